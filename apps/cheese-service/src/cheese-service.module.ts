@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { validateEnv } from '#config';
+import { CheeseModule } from './cheese/cheese.module.js';
+import { CheeseServiceEnv } from './config/cheese-service.env.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      validate: validateEnv(CheeseServiceEnv),
+    }),
+    CheeseModule,
+  ],
+})
+export class CheeseServiceModule {}

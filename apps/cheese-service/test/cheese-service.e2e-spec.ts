@@ -1,0 +1,103 @@
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { APPS, AppProcess, freePort } from '#launcher';
+import { cheesefarm, createGrpcClient } from '#proto';
+import { AGING_DAYS } from '../src/cheese/cheese-aging.js';
+
+type OrderFn = (
+  request: cheesefarm.CheeseRequest,
+  metadata: Metadata,
+  options: { deadline?: number },
+  callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
+) => void;
+
+function order(client: Client, type: number, deadlineMs = 5000): Promise<cheesefarm.Cheese> {
+  const call = (client as unknown as { order: OrderFn }).order.bind(client);
+  return new Promise((resolve, reject) =>
+    call({ type }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, cheese) =>
+      err ? reject(err) : resolve(cheese!),
+    ),
+  );
+}
+
+describe('cheese-service over gRPC', () => {
+  let app: AppProcess;
+  let client: Client;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    app = await AppProcess.start('cheese-service', {
+      port,
+      env: { CHEESE_GRPC_HOST: '127.0.0.1' },
+    });
+    client = createGrpcClient('cheese', `127.0.0.1:${port}`);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+  });
+
+  it.each(Object.entries(AGING_DAYS))(
+    'orders type %s and gets it back, aged in range',
+    async (type, range) => {
+      const cheese = await order(client, Number(type));
+      expect(cheese.type).toBe(Number(type));
+      expect(cheese.age).toBeGreaterThanOrEqual(range.minDays);
+      expect(cheese.age).toBeLessThanOrEqual(range.maxDays);
+    },
+  );
+
+  it('answers INVALID_ARGUMENT for type 42, naming the valid types', async () => {
+    const err = (await order(client, 42).catch((e: unknown) => e)) as ServiceError;
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toContain('BRIE (1)');
+    // ... and keeps serving.
+    expect((await order(client, cheesefarm.CheeseType.BRIE)).type).toBe(cheesefarm.CheeseType.BRIE);
+  });
+});
+
+describe('cheese-service honours deadlines', () => {
+  let app: AppProcess;
+  let client: Client;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    app = await AppProcess.start('cheese-service', {
+      port,
+      env: { CHEESE_GRPC_HOST: '127.0.0.1', CHEESE_PREP_MS: '400' },
+    });
+    client = createGrpcClient('cheese', `127.0.0.1:${port}`);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+  });
+
+  it('DEADLINE_EXCEEDED when preparation outlasts the deadline, a cheese when it does not', async () => {
+    const err = (await order(client, 1, 100).catch((e: unknown) => e)) as ServiceError;
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    expect((await order(client, 1, 5000)).type).toBe(1);
+  });
+});
+
+describe('cheese-service configuration', () => {
+  const run = promisify(execFile);
+
+  it.each([
+    ['CHEESE_GRPC_PORT', 'abc'],
+    ['CHEESE_GRPC_PORT', '70000'],
+    ['CHEESE_PREP_MS', '-5'],
+    ['GRPC_MAX_MESSAGE_BYTES', '12'],
+  ])('stops at start-up on %s=%s with a message naming it', async (name, value) => {
+    const err = (await run(process.execPath, [APPS['cheese-service'].entry], {
+      env: { ...process.env, [name]: value },
+      timeout: 15_000,
+    }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain(`${name}="${value}"`);
+  });
+});

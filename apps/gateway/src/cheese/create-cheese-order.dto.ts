@@ -1,0 +1,21 @@
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { CHEESE_TYPES, cheeseTypeNumber } from './cheese-types.js';
+
+const TYPE_HINT = `type must be one of ${CHEESE_TYPES.map((t) => t.name).join(', ')} or an enum number`;
+
+/** Body of `POST /v1/cheese/orders`: `{"type":"BRIE"}` or `{"type":1}`. */
+export class CreateCheeseOrderDto {
+  /**
+   * A type name becomes its enum number here; a number is passed on as is,
+   * so cheese-service (which owns the list) judges numbers it may know and
+   * this gateway does not yet.
+   */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? (cheeseTypeNumber(value) ?? value) : value,
+  )
+  @IsInt({ message: TYPE_HINT })
+  @Min(0, { message: TYPE_HINT })
+  @Max(2 ** 31 - 1, { message: TYPE_HINT })
+  type: number;
+}

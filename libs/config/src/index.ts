@@ -1,0 +1,2 @@
+export * from './validate-env.js';
+export * from './grpc-env.js';

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { APPS, type AppName } from './apps.js';
+
+/** The repository root, from src (libs/launcher/src) or from dist. */
+const ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url),
+);
+
+export interface StartOptions {
+  /** Environment added to this process's own. */
+  env?: Record<string, string>;
+  /** Port the app listens on; it is waited for. */
+  port: number;
+  /** Give up waiting after this many ms. */
+  readyTimeoutMs?: number;
+  /** Where the app's output goes: 'inherit' for a terminal, else kept for errors. */
+  stdio?: 'inherit' | 'pipe';
+}
+
+/** One app running as its own process, as in production. */
+export class AppProcess {
+  private output = '';
+
+  private constructor(
+    readonly name: AppName,
+    readonly port: number,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => this.keep(d));
+    child.stderr?.on('data', (d: Buffer) => this.keep(d));
+  }
+
+  /** Starts `name` and resolves once its port accepts connections. */
+  static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
+    const child = spawn(process.execPath, [APPS[name].entry], {
+      cwd: ROOT,
+      env: { ...process.env, [APPS[name].portVar]: String(options.port), ...options.env },
+      stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    });
+    const app = new AppProcess(name, options.port, child);
+    await app.waitUntilListening(options.readyTimeoutMs ?? 20_000);
+    return app;
+  }
+
+  /** Everything the app printed (kept when started with stdio 'pipe'). */
+  get logs(): string {
+    return this.output;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** How the process ended: "0", "1", "on SIGINT"...; undefined while it runs. */
+  get exitStatus(): string | undefined {
+    const { exitCode, signalCode } = this.child;
+    if (exitCode !== null) return String(exitCode);
+    return signalCode ? `on ${signalCode}` : undefined;
+  }
+
+  /** Sends `signal`, waits for the exit (SIGKILL after `graceMs`) and says how it ended. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<string> {
+    if (!this.exited) {
+      const exit = once(this.child, 'exit');
+      this.child.kill(signal);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await exit;
+      clearTimeout(timer);
+    }
+    return this.exitStatus!;
+  }
+
+  private keep(chunk: Buffer): void {
+    // Enough to explain a failure, never unbounded.
+    this.output = (this.output + chunk.toString()).slice(-64 * 1024);
+  }
+
+  private async waitUntilListening(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) {
+        throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.output}`);
+      }
+      if (await accepts(this.port)) return;
+      await sleep(50);
+    }
+    await this.stop('SIGKILL');
+    throw new Error(
+      `${this.name} did not listen on ${this.port} in ${timeoutMs} ms:\n${this.output}`,
+    );
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

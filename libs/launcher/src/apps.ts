@@ -1,0 +1,21 @@
+/**
+ * The apps and the entry point each runs. package.json's `start:<app>`
+ * scripts, the containers, `npm start` and the e2e tests all run exactly
+ * these (a unit test keeps package.json in step).
+ */
+export const APPS = {
+  'cheese-service': {
+    entry: 'dist/apps/cheese-service/src/main.js',
+    portVar: 'CHEESE_GRPC_PORT',
+    defaultPort: 4000,
+    describe: (port: number) => `gRPC  localhost:${port}  cheesefarm.CheeseService`,
+  },
+  gateway: {
+    entry: 'dist/apps/gateway/src/main.js',
+    portVar: 'GATEWAY_HTTP_PORT',
+    defaultPort: 3000,
+    describe: (port: number) => `HTTP  http://localhost:${port}/`,
+  },
+} as const;
+
+export type AppName = keyof typeof APPS;

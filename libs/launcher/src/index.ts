@@ -1,0 +1,3 @@
+export * from './apps.js';
+export * from './app-process.js';
+export * from './free-port.js';

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import {
+  credentials as grpcCredentials,
+  loadPackageDefinition,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Client,
+  type GrpcObject,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import {
+  GRPC_SERVICES,
+  PROTO_LOADER_OPTIONS,
+  PROTO_ROOT,
+  type GrpcServiceKey,
+} from './grpc-options.js';
+
+/**
+ * A plain @grpc/grpc-js client of one of GRPC_SERVICES, with the very loader
+ * options the apps use: for tests, demos and tools that talk gRPC without Nest.
+ */
+export function createGrpcClient(
+  key: GrpcServiceKey,
+  target: string,
+  credentials: ChannelCredentials = grpcCredentials.createInsecure(),
+  options: ChannelOptions = {},
+): Client {
+  const { package: pkg, protoFile, service } = GRPC_SERVICES[key];
+  const definition = loadSync(join(PROTO_ROOT, protoFile), {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [PROTO_ROOT],
+  });
+  const namespace = loadPackageDefinition(definition)[pkg] as GrpcObject;
+  const Constructor = namespace[service] as ServiceClientConstructor;
+  return new Constructor(target, credentials, options);
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
+import { cheesefarm, stream } from './index.js';
+import {
+  GRPC_SERVICES,
+  PROTO_LOADER_OPTIONS,
+  PROTO_ROOT,
+  grpcClientOptions,
+} from './grpc-options.js';
+
+/** The method definitions the running apps get, loaded with the apps' options. */
+function service(key: keyof typeof GRPC_SERVICES): ServiceDefinition {
+  const { package: pkg, protoFile, service: name } = GRPC_SERVICES[key];
+  const definition = loadSync(join(PROTO_ROOT, protoFile), {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [PROTO_ROOT],
+  });
+  return definition[`${pkg}.${name}`] as ServiceDefinition;
+}
+
+// Key lists checked against the generated interfaces at compile time
+// (`satisfies` fails typecheck when a field is added, renamed or dropped).
+const VIDEO_KEYS = { data: 1, dataType: 1, dataShape: 1 } satisfies Record<keyof stream.Video, 1>;
+const CHEESE_KEYS = { age: 1, type: 1 } satisfies Record<keyof cheesefarm.Cheese, 1>;
+
+describe('proto-loader options agree with the generated TypeScript', () => {
+  it("encodes a generated CheeseRequest to the talk's bytes", () => {
+    const order = service('cheese').Order;
+    const request: cheesefarm.CheeseRequest = { type: cheesefarm.CheeseType.BRIE };
+    // field 1 (varint) = 1
+    expect([...order.requestSerialize(request)]).toEqual([0x08, 0x01]);
+    const cheese: cheesefarm.Cheese = { age: 10, type: cheesefarm.CheeseType.ROQUEFORT };
+    expect([...order.responseSerialize(cheese)]).toEqual([0x08, 0x0a, 0x10, 0x03]);
+  });
+
+  it('decodes every field under its generated (camelCase) name', () => {
+    const watch = service('soccer').Watch;
+    const video: stream.Video = {
+      data: Buffer.from([1, 2, 3]),
+      dataType: 'uint8',
+      dataShape: '(1, 1, 3)',
+    };
+    const decoded = watch.responseDeserialize(watch.responseSerialize(video)) as stream.Video;
+    expect(Object.keys(decoded).sort()).toEqual(Object.keys(VIDEO_KEYS).sort());
+    expect(decoded.dataType).toBe('uint8');
+    expect(decoded.dataShape).toBe('(1, 1, 3)');
+    expect([...decoded.data]).toEqual([1, 2, 3]);
+  });
+
+  it('fills in proto3 zero values and keeps enums as numbers', () => {
+    const order = service('cheese').Order;
+    // What a Python client sends when it orders EMMENTAL: an empty message.
+    expect(order.requestDeserialize(Buffer.alloc(0))).toEqual({
+      type: cheesefarm.CheeseType.EMMENTAL,
+    });
+    const cheese = order.responseDeserialize(Buffer.from([0x10, 0x01])) as cheesefarm.Cheese;
+    expect(Object.keys(cheese).sort()).toEqual(Object.keys(CHEESE_KEYS).sort());
+    expect(cheese).toEqual({ age: 0, type: cheesefarm.CheeseType.BRIE });
+  });
+
+  it('keeps an unknown enum number instead of dropping it', () => {
+    const order = service('cheese').Order;
+    expect(order.requestDeserialize(order.requestSerialize({ type: 42 }))).toEqual({ type: 42 });
+  });
+
+  it('serves the method paths of the talk', () => {
+    expect(service('cheese').Order.path).toBe('/cheesefarm.CheeseService/Order');
+    expect(service('soccer').Watch.path).toBe('/stream.Soccer/Watch');
+  });
+});
+
+describe('grpcClientOptions', () => {
+  it('builds client options from config, with a unary deadline interceptor', () => {
+    const { options } = grpcClientOptions('cheese', {
+      url: 'cheese:4000',
+      maxMessageBytes: 1234,
+      unaryDeadlineMs: 99,
+    });
+    expect(options).toMatchObject({
+      package: 'cheesefarm',
+      url: 'cheese:4000',
+      maxReceiveMessageLength: 1234,
+      maxSendMessageLength: 1234,
+      loader: { keepCase: false, defaults: true },
+    });
+    expect(options.protoPath).toBe(join(PROTO_ROOT, 'cheesefarm/cheese.proto'));
+    expect((options.channelOptions as { interceptors: unknown[] }).interceptors).toHaveLength(1);
+  });
+});

@@ -1,0 +1,87 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { ChannelOptions } from '@grpc/grpc-js';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import * as cheese from './generated/cheesefarm/cheese.pb.js';
+import * as stream from './generated/stream/stream.pb.js';
+import { unaryDeadlineInterceptor } from './unary-deadline.interceptor.js';
+
+/** libs/proto/proto in the repo; the build copies it beside the compiled code. */
+export const PROTO_ROOT = fileURLToPath(new URL('../proto/', import.meta.url));
+
+/**
+ * Must agree with the ts-proto options in buf.gen.yaml, or fields silently
+ * vanish on the wire: camelCase names (data_type -> dataType), enums and
+ * longs as numbers, and proto3 zero values present (a Python client ordering
+ * EMMENTAL sends an empty message; the handler must still see type 0).
+ */
+export const PROTO_LOADER_OPTIONS = {
+  keepCase: false,
+  longs: Number,
+  defaults: true,
+  arrays: true,
+  objects: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT],
+} as const;
+
+/** Every gRPC service of the system: its proto package, file and service name. */
+export const GRPC_SERVICES = {
+  cheese: {
+    package: cheese.CHEESEFARM_PACKAGE_NAME,
+    protoFile: cheese.protobufFileName,
+    service: cheese.CHEESE_SERVICE_NAME,
+  },
+  soccer: {
+    package: stream.STREAM_PACKAGE_NAME,
+    protoFile: stream.protobufFileName,
+    service: stream.SOCCER_SERVICE_NAME,
+  },
+} as const;
+
+export type GrpcServiceKey = keyof typeof GRPC_SERVICES;
+
+export interface GrpcLinkConfig {
+  /** host:port to listen on (server) or to dial (client). */
+  url: string;
+  /** Largest message accepted or sent, in bytes. */
+  maxMessageBytes: number;
+}
+
+export interface GrpcClientConfig extends GrpcLinkConfig {
+  /** Deadline given to every unary call that has none of its own. */
+  unaryDeadlineMs: number;
+}
+
+function baseOptions(key: GrpcServiceKey, link: GrpcLinkConfig) {
+  const def = GRPC_SERVICES[key];
+  return {
+    package: def.package,
+    protoPath: join(PROTO_ROOT, def.protoFile),
+    loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
+    url: link.url,
+    maxReceiveMessageLength: link.maxMessageBytes,
+    maxSendMessageLength: link.maxMessageBytes,
+  };
+}
+
+/** Options for `NestFactory.createMicroservice` serving one of GRPC_SERVICES. */
+export function grpcServerOptions(key: GrpcServiceKey, link: GrpcLinkConfig): GrpcOptions {
+  return { transport: Transport.GRPC, options: baseOptions(key, link) };
+}
+
+/** Options for a `ClientsModule` entry calling one of GRPC_SERVICES. */
+export function grpcClientOptions(key: GrpcServiceKey, client: GrpcClientConfig): GrpcOptions {
+  const channelOptions = {
+    // grpc's default backoff grows to 2 minutes; a restarted backend should
+    // be found again within seconds.
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 5000,
+    // grpc-js reads `interceptors` from the client options Nest passes through.
+    interceptors: [unaryDeadlineInterceptor(client.unaryDeadlineMs)],
+  } as ChannelOptions;
+  return {
+    transport: Transport.GRPC,
+    options: { ...baseOptions(key, client), channelOptions },
+  };
+}

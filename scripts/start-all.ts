@@ -1,0 +1,55 @@
+/**
+ * `npm start`: every app as its own process, started in dependency order,
+ * each waited for before the next; Ctrl-C stops them all.
+ */
+import { APPS, AppProcess, type AppName } from '#launcher';
+
+const START_ORDER: AppName[] = ['cheese-service', 'gateway'];
+
+const running: AppProcess[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => undefined);
+  stopping = true;
+  const exits: string[] = [];
+  for (const app of [...running].reverse()) exits.push(`${app.name} exited ${await app.stop()}`);
+  console.log(`All apps stopped (${exits.join(', ')}).`);
+  process.exit(code);
+}
+
+const portOf = (name: AppName) => Number(process.env[APPS[name].portVar] ?? APPS[name].defaultPort);
+// The gateway dials the ports the services were given, unless told otherwise.
+const env = {
+  CHEESE_GRPC_URL: process.env.CHEESE_GRPC_URL ?? `localhost:${portOf('cheese-service')}`,
+};
+
+for (const name of START_ORDER) {
+  try {
+    const app = await AppProcess.start(name, { port: portOf(name), env, stdio: 'inherit' });
+    app.child.once('exit', (code) => {
+      if (stopping) return;
+      console.error(`${name} exited (${code}); stopping the others`);
+      void stopAll(1);
+    });
+    running.push(app);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    await stopAll(1);
+  }
+}
+
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+console.log(
+  [
+    '',
+    'All apps are up:',
+    ...running.map((app) => `  ${app.name.padEnd(15)} ${APPS[app.name].describe(app.port)}`),
+    '',
+    `Try: curl -s -X POST localhost:${running.at(-1)?.port}/v1/cheese/orders -H 'content-type: application/json' -d '{"type":"BRIE"}'`,
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
