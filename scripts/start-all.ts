@@ -4,7 +4,7 @@
  */
 import { APPS, AppProcess, type AppName } from '#launcher';
 
-const START_ORDER: AppName[] = ['cheese-service', 'gateway'];
+const START_ORDER: AppName[] = ['cheese-service', 'soccer-service', 'gateway'];
 
 const running: AppProcess[] = [];
 let stopping = false;
@@ -22,6 +22,7 @@ const portOf = (name: AppName) => Number(process.env[APPS[name].portVar] ?? APPS
 // The gateway dials the ports the services were given, unless told otherwise.
 const env = {
   CHEESE_GRPC_URL: process.env.CHEESE_GRPC_URL ?? `localhost:${portOf('cheese-service')}`,
+  SOCCER_GRPC_URL: process.env.SOCCER_GRPC_URL ?? `localhost:${portOf('soccer-service')}`,
 };
 
 for (const name of START_ORDER) {

@@ -52,7 +52,7 @@ describe('npm start', () => {
         .poll(() => output, { timeout: 15_000 })
         // Nest re-raises the signal after its shutdown hooks; SIGKILL would mean a hang.
         .toMatch(
-          /All apps stopped \(gateway exited (0|on SIGINT), cheese-service exited (0|on SIGINT)\)/,
+          /All apps stopped \(gateway exited (0|on SIGINT), soccer-service exited (0|on SIGINT), cheese-service exited (0|on SIGINT)\)/,
         );
       // Nothing is left listening.
       await expect(fetch(`http://127.0.0.1:${httpPort}/v1/cheeses`)).rejects.toThrow();

@@ -10,6 +10,12 @@ export const APPS = {
     defaultPort: 4000,
     describe: (port: number) => `gRPC  localhost:${port}  cheesefarm.CheeseService`,
   },
+  'soccer-service': {
+    entry: 'dist/apps/soccer-service/src/main.js',
+    portVar: 'SOCCER_GRPC_PORT',
+    defaultPort: 4001,
+    describe: (port: number) => `gRPC  localhost:${port}  stream.Soccer`,
+  },
   gateway: {
     entry: 'dist/apps/gateway/src/main.js',
     portVar: 'GATEWAY_HTTP_PORT',

@@ -17,6 +17,10 @@ export class GatewayEnv extends GrpcEnv {
   @IsString()
   CHEESE_GRPC_URL: string = 'localhost:4000';
 
+  /** Where soccer-service listens (host:port, or any gRPC target name). */
+  @IsString()
+  SOCCER_GRPC_URL: string = 'localhost:4001';
+
   /** Deadline of every unary gRPC call, in ms. */
   @IsInt()
   @Min(1)

@@ -14,56 +14,202 @@ export const protobufPackage = "stream";
 export const protobufFileName = "stream/stream.proto";
 
 /**
- * The Soccer Match Service from the talk "What is gRPC?" (Demo 3).
+ * The Soccer Match Service from the talk "What is gRPC?" (Demo 3), extended.
  *
- * Wire contract: the names, numbers and types below are the talk's and must
- * not change; the talk's Python/numpy client decodes Video frames with
- * np.frombuffer(data, dtype=data_type).reshape(literal_eval(data_shape)).
+ * Wire contract: Match.id, Video.data/data_type/data_shape and Soccer.Watch
+ * are the talk's and must not change; the talk's Python/numpy client decodes
+ * raw frames with np.frombuffer(data, dtype=data_type).reshape(literal_eval(data_shape)).
+ * Everything else is an extension under new field numbers and new RPCs.
  */
 
-/** Which match to watch. */
+/** How a Video frame's data is encoded. */
+export enum Encoding {
+  /** RAW - Raw pixels: height x width x 3 bytes, BGR order (the talk's format). */
+  RAW = 0,
+  /** JPEG - One baseline JPEG image per frame. */
+  JPEG = 1,
+  UNRECOGNIZED = -1,
+}
+
+/** Where a match's frames come from. */
+export enum MatchSource {
+  /** SYNTHETIC - Rendered in code by the service; always available. */
+  SYNTHETIC = 0,
+  /** FILE - An .mp4 file in the media directory, decoded by ffmpeg. */
+  FILE = 1,
+  UNRECOGNIZED = -1,
+}
+
+/** What a chat message is about. */
+export enum ChatEvent {
+  /** MESSAGE - Text sent by a member. */
+  MESSAGE = 0,
+  /** JOINED - A member joined the room. */
+  JOINED = 1,
+  /** LEFT - A member left the room. */
+  LEFT = 2,
+  UNRECOGNIZED = -1,
+}
+
+/** Which match to watch, and how. */
 export interface Match {
   /** Match id, matching ^[A-Za-z0-9_-]{1,64}$; never a path. */
   id: string;
+  /** Frame encoding; RAW (the default) is what the talk's client expects. */
+  encoding: Encoding;
+  /** Stop after this many frames; 0 streams the whole match. */
+  maxFrames: number;
+  /** Pace frames at this rate; 0 sends them as fast as the reader takes them. */
+  fps: number;
+  /** JPEG quality 1-100 when encoding is JPEG; 0 means the server default (80). */
+  jpegQuality: number;
 }
 
 /** One video frame of a match. */
 export interface Video {
-  /** Raw frame: height x width x 3 bytes in BGR order (OpenCV's layout). */
+  /** RAW: height x width x 3 bytes in BGR order (OpenCV's layout); JPEG: the image. */
   data: Uint8Array;
   /** numpy dtype of the raw samples, "uint8". */
   dataType: string;
   /** Python tuple literal of the frame shape, e.g. "(360, 640, 3)". */
   dataShape: string;
+  /** Frame number in this stream, from 0. */
+  seq: number;
+  /** Presentation time of the frame within the match, in milliseconds. */
+  ptsMs: number;
+  /** Encoding of data. */
+  encoding: Encoding;
+}
+
+/** Asks for the list of matches. */
+export interface ListMatchesRequest {
+}
+
+/** A match that can be watched. */
+export interface MatchInfo {
+  /** Match id, to be passed to Watch. */
+  id: string;
+  /** Where the frames come from. */
+  source: MatchSource;
+  /** File size in bytes; 0 for synthetic matches. */
+  sizeBytes: number;
+  /** Duration in milliseconds; 0 when endless or unknown. */
+  durationMs: number;
+  /** Frame width in pixels; 0 when unknown. */
+  width: number;
+  /** Frame height in pixels; 0 when unknown. */
+  height: number;
+  /** Native frame rate; 0 when unknown. */
+  fps: number;
+  /** True for an endless live match. */
+  live: boolean;
+}
+
+/** The matches that can be watched. */
+export interface ListMatchesResponse {
+  /** Sorted by id. */
+  matches: MatchInfo[];
+}
+
+/** One piece of an uploaded match video. */
+export interface UploadChunk {
+  /** Id the match will have; required in the first chunk, ignored after. */
+  id: string;
+  /** The next bytes of the file. */
+  data: Uint8Array;
+  /** Replace an existing match with this id; read from the first chunk. */
+  overwrite: boolean;
+}
+
+/** What was stored by an Upload. */
+export interface UploadResult {
+  /** Id of the stored match. */
+  id: string;
+  /** Number of bytes stored. */
+  bytes: number;
+  /** Hex SHA-256 of the stored bytes. */
+  sha256: string;
+}
+
+/**
+ * A chat message, both ways. The client's first message joins the room of
+ * match_id as user; its later messages carry text only. The server stamps
+ * every message it broadcasts with seq and sent_at_ms.
+ */
+export interface ChatMessage {
+  /** Room (match id) to join; required in the first message. */
+  matchId: string;
+  /** Name shown to others; required in the first message. */
+  user: string;
+  /** Message text, at most the server's limit (500 characters by default). */
+  text: string;
+  /** Position in the room's history, from 1; set by the server. */
+  seq: number;
+  /** Server time the message was broadcast, in ms since the Unix epoch; set by the server. */
+  sentAtMs: number;
+  /** Kind of message; set by the server. */
+  event: ChatEvent;
 }
 
 export const STREAM_PACKAGE_NAME = "stream";
 
-/** Streams soccer matches. */
+/** Streams soccer matches and their chat. */
 
 export interface SoccerClient {
   /** Streams a match's frames in order (server streaming). */
 
   watch(request: Match, metadata: Metadata, ...rest: any): Observable<Video>;
+
+  /** Lists the matches that can be watched (unary). */
+
+  listMatches(request: ListMatchesRequest, metadata: Metadata, ...rest: any): Observable<ListMatchesResponse>;
+
+  /** Stores a match video sent in chunks (client streaming). */
+
+  upload(request: Observable<UploadChunk>, metadata: Metadata, ...rest: any): Observable<UploadResult>;
+
+  /** A live chat room per match: every message goes to everyone in the room (bidirectional). */
+
+  chat(request: Observable<ChatMessage>, metadata: Metadata, ...rest: any): Observable<ChatMessage>;
 }
 
-/** Streams soccer matches. */
+/** Streams soccer matches and their chat. */
 
 export interface SoccerController {
   /** Streams a match's frames in order (server streaming). */
 
   watch(request: Match, metadata: Metadata, ...rest: any): Observable<Video>;
+
+  /** Lists the matches that can be watched (unary). */
+
+  listMatches(
+    request: ListMatchesRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListMatchesResponse> | Observable<ListMatchesResponse> | ListMatchesResponse;
+
+  /** Stores a match video sent in chunks (client streaming). */
+
+  upload(
+    request: Observable<UploadChunk>,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UploadResult> | Observable<UploadResult> | UploadResult;
+
+  /** A live chat room per match: every message goes to everyone in the room (bidirectional). */
+
+  chat(request: Observable<ChatMessage>, metadata: Metadata, ...rest: any): Observable<ChatMessage>;
 }
 
 export function SoccerControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["watch"];
+    const grpcMethods: string[] = ["watch", "listMatches"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("Soccer", method)(constructor.prototype[method], method, descriptor);
       Object.defineProperty(constructor.prototype, method, descriptor);
     }
-    const grpcStreamMethods: string[] = [];
+    const grpcStreamMethods: string[] = ["upload", "chat"];
     for (const method of grpcStreamMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcStreamMethod("Soccer", method)(constructor.prototype[method], method, descriptor);

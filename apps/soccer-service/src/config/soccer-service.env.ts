@@ -1,0 +1,44 @@
+import { IsInt, IsString, Max, Min } from 'class-validator';
+import { GrpcEnv } from '#config';
+
+/** soccer-service's environment, validated at start-up. */
+export class SoccerServiceEnv extends GrpcEnv {
+  /** Interface the gRPC server binds to. */
+  @IsString()
+  SOCCER_GRPC_HOST: string = '0.0.0.0';
+
+  /** gRPC port; the talk's clients dial 4001. */
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  SOCCER_GRPC_PORT: number = 4001;
+
+  /** Where match videos live: {MEDIA_DIR}/{id}.mp4. Created when missing. */
+  @IsString()
+  MEDIA_DIR: string = './media';
+
+  /** ffmpeg binary; empty: the one on PATH, else the one from @ffmpeg-installer. */
+  @IsString()
+  FFMPEG_PATH: string = '';
+
+  /** ffprobe binary; empty: beside ffmpeg, on PATH, else from @ffprobe-installer. */
+  @IsString()
+  FFPROBE_PATH: string = '';
+
+  /** Largest upload, in bytes. */
+  @IsInt()
+  @Min(1)
+  MAX_UPLOAD_BYTES: number = 2 * 1024 * 1024 * 1024;
+
+  /** Longest chat message, in characters. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  CHAT_MAX_TEXT: number = 500;
+
+  /** Chat messages a member may fall behind by before it is dropped (RESOURCE_EXHAUSTED). */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  CHAT_MAX_PENDING: number = 256;
+}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { validateEnv } from '#config';
+import { ChatModule } from './chat/chat.module.js';
+import { SoccerServiceEnv } from './config/soccer-service.env.js';
+import { MatchesModule } from './matches/matches.module.js';
+import { MediaModule } from './media/media.module.js';
+import { UploadsModule } from './uploads/uploads.module.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      validate: validateEnv(SoccerServiceEnv),
+    }),
+    MediaModule,
+    MatchesModule,
+    UploadsModule,
+    ChatModule,
+  ],
+})
+export class SoccerServiceModule {}
