@@ -6,6 +6,7 @@ import { CheeseModule } from './cheese/cheese.module.js';
 import { GatewayEnv } from './config/gateway.env.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
 import { GrpcClientsModule } from './grpc-clients/grpc-clients.module.js';
+import { MatchesModule } from './matches/matches.module.js';
 
 @Module({
   imports: [
@@ -16,6 +17,7 @@ import { GrpcClientsModule } from './grpc-clients/grpc-clients.module.js';
     }),
     GrpcClientsModule,
     CheeseModule,
+    MatchesModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -1,5 +1,15 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 
+/** Media types a streamed body may have (match videos). */
+export const STREAM_BODY_TYPES = ['application/octet-stream', 'video/mp4'];
+
+/**
+ * Route config (`@RouteConfig(STREAM_BODY)`) of a route that reads its body
+ * itself, as a stream: the parser hands it `request.raw` untouched, with no
+ * body limit (the route enforces its own). Other routes still answer 415.
+ */
+export const STREAM_BODY = { streamBody: true } as const;
+
 /**
  * Fastify rather than Express: as fast on POST /v1/cheese/orders (the gRPC
  * call dominates; docs/architecture.md has the numbers) and it brings
@@ -11,8 +21,9 @@ export function createHttpAdapter(): FastifyAdapter {
 }
 
 /**
- * Accept only JSON bodies, up to `bodyLimit` bytes (415 / 413 otherwise).
- * Fastify's own errors (bad JSON, body too large) still reach Nest's
+ * Accept only JSON bodies, up to `bodyLimit` bytes (415 / 413 otherwise),
+ * except on STREAM_BODY routes, which get the body of STREAM_BODY_TYPES as a
+ * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
  * exception filters, so they get the API's error body too.
  */
 export function configureHttpPlatform(app: NestFastifyApplication, bodyLimit: number): void {
@@ -23,4 +34,12 @@ export function configureHttpPlatform(app: NestFastifyApplication, bodyLimit: nu
     { parseAs: 'string', bodyLimit },
     fastify.getDefaultJsonParser('error', 'error'),
   );
+  fastify.addContentTypeParser(STREAM_BODY_TYPES, (request, payload, done) => {
+    const config = request.routeOptions.config as { streamBody?: boolean } | undefined;
+    if (config?.streamBody) {
+      done(null, payload);
+      return;
+    }
+    done(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 }), undefined);
+  });
 }

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APPS, type AppName } from './apps.js';
+import { APPS, NODE_ARGS, type AppName } from './apps.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
 const ROOT = fileURLToPath(
@@ -36,7 +36,7 @@ export class AppProcess {
 
   /** Starts `name` and resolves once its port accepts connections. */
   static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
-    const child = spawn(process.execPath, [APPS[name].entry], {
+    const child = spawn(process.execPath, [...NODE_ARGS, APPS[name].entry], {
       cwd: ROOT,
       env: { ...process.env, [APPS[name].portVar]: String(options.port), ...options.env },
       stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,13 @@
 /**
+ * Node flags every app runs with. A 1 MiB young generation keeps memory
+ * flat under streams: frame and upload buffers die young, and a small
+ * nursery collects them (and frees their external memory) after every MiB
+ * instead of letting tens of MiB of dead buffers pile up. Measured on a
+ * 200 MB upload: peak RSS 192 -> 129 MiB, no loss of throughput.
+ */
+export const NODE_ARGS = ['--max-semi-space-size=1'] as const;
+
+/**
  * The apps and the entry point each runs. package.json's `start:<app>`
  * scripts, the containers, `npm start` and the e2e tests all run exactly
  * these (a unit test keeps package.json in step).

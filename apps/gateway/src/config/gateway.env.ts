@@ -32,4 +32,35 @@ export class GatewayEnv extends GrpcEnv {
   @Min(64)
   @Max(16 * 1024 * 1024)
   GATEWAY_BODY_LIMIT_BYTES: number = 16 * 1024;
+
+  /** Largest match video accepted by `PUT /v1/matches/:id/video`, in bytes (413 above it). */
+  @IsInt()
+  @Min(1)
+  @Max(64 * 1024 ** 3)
+  GATEWAY_MAX_UPLOAD_BYTES: number = 2 * 1024 ** 3;
+
+  /**
+   * Overall deadline of one upload, in ms. Uploads have no unary deadline (they
+   * last as long as the body takes); this one only stops a stuck or crawling upload.
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600_000)
+  GATEWAY_UPLOAD_TIMEOUT_MS: number = 3600_000;
+
+  /** Chat messages an SSE reader may fall behind by before it is dropped. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  GATEWAY_CHAT_MAX_PENDING: number = 256;
+
+  /**
+   * Longest chat text accepted by `POST /v1/matches/:id/chat`, in characters.
+   * Keep it at most soccer-service's CHAT_MAX_TEXT: a text the service refuses
+   * ends the sender's chat session, one the gateway refuses is only a 400.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  GATEWAY_CHAT_MAX_TEXT: number = 500;
 }

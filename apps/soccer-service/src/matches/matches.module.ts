@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
+import { MatchCatalogService } from './match-catalog.service.js';
+import { MatchesController } from './matches.controller.js';
+import { WatchService } from './watch.service.js';
 
-// Placeholder: filled in with the Matches feature.
-@Module({})
+@Module({
+  controllers: [MatchesController],
+  providers: [MatchCatalogService, WatchService],
+  exports: [MatchCatalogService],
+})
 export class MatchesModule {}

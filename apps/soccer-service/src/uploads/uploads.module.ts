@@ -1,5 +1,19 @@
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { SoccerServiceEnv } from '../config/soccer-service.env.js';
+import { MatchUploadService, MAX_UPLOAD_BYTES } from './match-upload.service.js';
+import { UploadsController } from './uploads.controller.js';
 
-// Placeholder: filled in with the Uploads feature.
-@Module({})
+@Module({
+  controllers: [UploadsController],
+  providers: [
+    MatchUploadService,
+    {
+      provide: MAX_UPLOAD_BYTES,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<SoccerServiceEnv, true>): number =>
+        config.get('MAX_UPLOAD_BYTES', { infer: true }),
+    },
+  ],
+})
 export class UploadsModule {}

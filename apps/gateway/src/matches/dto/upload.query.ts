@@ -1,0 +1,11 @@
+import { IsBoolean, IsOptional } from 'class-validator';
+import { QueryBoolean } from './query-values.js';
+
+/** Query of `PUT /v1/matches/:id/video`. */
+export class UploadQuery {
+  /** Replace an existing match with this id (409 ALREADY_EXISTS otherwise). */
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean({ message: 'overwrite must be true or false' })
+  overwrite: boolean = false;
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ClientGrpc } from '@nestjs/microservices';
+import { Metadata } from '@grpc/grpc-js';
+import { lastValueFrom } from 'rxjs';
+import { stream } from '#proto';
+import { SOCCER_CLIENT } from '../grpc-clients/grpc-clients.module.js';
+
+/** A match as the HTTP API shows it: the source by name. */
+export interface MatchView {
+  id: string;
+  source: string;
+  sizeBytes: number;
+  durationMs: number;
+  width: number;
+  height: number;
+  fps: number;
+  live: boolean;
+}
+
+/** Lists the matches soccer-service can stream. */
+@Injectable()
+export class MatchesService implements OnModuleInit {
+  private soccer: stream.SoccerClient;
+
+  constructor(@Inject(SOCCER_CLIENT) private readonly client: ClientGrpc) {}
+
+  onModuleInit(): void {
+    this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
+  }
+
+  async list(): Promise<{ matches: MatchView[] }> {
+    const { matches } = await lastValueFrom(this.soccer.listMatches({}, new Metadata()));
+    return {
+      matches: matches.map((m) => ({
+        id: m.id,
+        // A source this build does not know yet shows as its number.
+        source: stream.MatchSource[m.source] ?? String(m.source),
+        sizeBytes: m.sizeBytes,
+        durationMs: m.durationMs,
+        width: m.width,
+        height: m.height,
+        fps: m.fps,
+        live: m.live,
+      })),
+    };
+  }
+}

@@ -1,0 +1,100 @@
+import type { ServerResponse } from 'node:http';
+import { stream } from '#proto';
+import type { ApiErrorBody } from '../../errors/api-error.js';
+import { LatestWins } from '../backpressure.js';
+import { SseWriter } from '../sse-writer.js';
+import { MjpegWriter } from './mjpeg-writer.js';
+
+/** Idle SSE connections get a comment this often, so proxies keep them. */
+const SSE_HEARTBEAT_MS = 15_000;
+
+/** Where a match's frames go: one HTTP response in one format. */
+export interface FrameSink {
+  /** Sends the status and headers (the first frame or the end has arrived). */
+  open(): void;
+  /** Takes the next frame; a slow reader gets the latest one, not all of them. */
+  frame(video: stream.Video): void;
+  /** The match ended normally. */
+  end(): void;
+  /** The match stream failed after the headers went out. */
+  fail(error: ApiErrorBody): void;
+}
+
+/** A frame as the SSE `frame` event's JSON carries it. */
+export interface FrameEvent {
+  seq: number;
+  ptsMs: number;
+  encoding: string;
+  shape: string;
+  /** The frame's bytes in base64: JPEG image or raw BGR pixels. */
+  data: string;
+}
+
+export function toFrameEvent(video: stream.Video): FrameEvent {
+  const data = Buffer.from(video.data.buffer, video.data.byteOffset, video.data.byteLength);
+  return {
+    seq: video.seq,
+    ptsMs: video.ptsMs,
+    encoding: stream.Encoding[video.encoding] ?? String(video.encoding),
+    shape: video.dataShape,
+    data: data.toString('base64'),
+  };
+}
+
+/** `event: frame` per frame, `event: end` at the end, `event: error` on failure. */
+export class SseFrameSink implements FrameSink {
+  private readonly sse: SseWriter;
+  private readonly frames: LatestWins<stream.Video>;
+
+  constructor(res: ServerResponse) {
+    this.sse = new SseWriter(res, { heartbeatMs: SSE_HEARTBEAT_MS });
+    // Base64 and JSON only for frames that are actually written.
+    this.frames = new LatestWins(res, (video) => this.sse.send('frame', toFrameEvent(video)));
+  }
+
+  open(): void {
+    this.sse.open();
+  }
+
+  frame(video: stream.Video): void {
+    this.frames.offer(video);
+  }
+
+  end(): void {
+    this.frames.flush();
+    this.sse.end('end', {});
+  }
+
+  fail(error: ApiErrorBody): void {
+    this.frames.flush();
+    this.sse.end('error', error);
+  }
+}
+
+/** One JPEG part per frame; ends with the closing delimiter, or is cut off on failure. */
+export class MjpegFrameSink implements FrameSink {
+  private readonly mjpeg: MjpegWriter;
+  private readonly frames: LatestWins<stream.Video>;
+
+  constructor(res: ServerResponse) {
+    this.mjpeg = new MjpegWriter(res);
+    this.frames = new LatestWins(res, (video) => this.mjpeg.part(video.data));
+  }
+
+  open(): void {
+    this.mjpeg.open();
+  }
+
+  frame(video: stream.Video): void {
+    this.frames.offer(video);
+  }
+
+  end(): void {
+    this.frames.flush();
+    this.mjpeg.end();
+  }
+
+  fail(): void {
+    this.mjpeg.destroy();
+  }
+}

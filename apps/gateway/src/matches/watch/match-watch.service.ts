@@ -1,0 +1,130 @@
+import type { ServerResponse } from 'node:http';
+import {
+  GatewayTimeoutException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { ClientGrpc } from '@nestjs/microservices';
+import { Metadata } from '@grpc/grpc-js';
+import type { FastifyReply } from 'fastify';
+import { stream } from '#proto';
+import type { GatewayEnv } from '../../config/gateway.env.js';
+import { toApiError } from '../../errors/api-error.js';
+import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
+import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
+import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
+
+/** Relays `Soccer.Watch` to HTTP viewers, as SSE or MJPEG. */
+@Injectable()
+export class MatchWatchService implements OnModuleInit {
+  private readonly logger = new Logger(MatchWatchService.name);
+  private soccer: stream.SoccerClient;
+  private readonly firstFrameMs: number;
+
+  constructor(
+    @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
+    config: ConfigService<GatewayEnv, true>,
+  ) {
+    // Watch is a stream, so no unary deadline; but the first frame (or the
+    // error) must come as fast as a unary answer would.
+    this.firstFrameMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
+  }
+
+  onModuleInit(): void {
+    this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
+  }
+
+  /** Streams `id` as Server-Sent Events; settles once the headers are out (or it failed). */
+  sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
+    const encoding = query.encoding === 'raw' ? stream.Encoding.RAW : stream.Encoding.JPEG;
+    return this.relay(watchRequest(id, query, encoding), reply, new SseFrameSink(reply.raw));
+  }
+
+  /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */
+  mjpeg(id: string, query: MjpegQuery, reply: FastifyReply): Promise<void> {
+    const request = watchRequest(id, query, stream.Encoding.JPEG);
+    return this.relay(request, reply, new MjpegFrameSink(reply.raw));
+  }
+
+  /**
+   * Nothing is sent until the first frame, the end or an error arrives, so
+   * an error before any frame (NOT_FOUND, INVALID_ARGUMENT) is a normal HTTP
+   * error: the promise rejects and the exception filter answers. From the
+   * first frame on, the response is taken over from Fastify (hijack) and
+   * written raw, so the sink controls back-pressure. The viewer going away
+   * unsubscribes, which cancels the gRPC call.
+   */
+  private relay(request: stream.Match, reply: FastifyReply, sink: FrameSink): Promise<void> {
+    const res: ServerResponse = reply.raw;
+    if (res.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      const start = () => {
+        started = true;
+        clearTimeout(firstFrameTimer);
+        reply.hijack();
+        sink.open();
+        resolve();
+      };
+      const finish = (settle: () => void) => {
+        clearTimeout(firstFrameTimer);
+        res.off('close', viewerGone);
+        settle();
+      };
+      const subscription = this.soccer.watch(request, new Metadata()).subscribe({
+        next: (video) => {
+          if (!started) start();
+          sink.frame(video);
+        },
+        error: (err: Error) =>
+          finish(() => {
+            if (!started) return reject(err);
+            const { body } = toApiError(err);
+            this.logger.warn(
+              `Watch ${request.id} failed mid-stream: ${body.status} ${body.message}`,
+            );
+            sink.fail(body);
+          }),
+        complete: () =>
+          finish(() => {
+            if (!started) start();
+            sink.end();
+          }),
+      });
+      const viewerGone = () =>
+        finish(() => {
+          subscription.unsubscribe();
+          if (started) return;
+          // Nobody left to answer: tell Fastify it has nothing to send.
+          reply.hijack();
+          resolve();
+        });
+      res.once('close', viewerGone);
+      const firstFrameTimer = setTimeout(
+        () =>
+          finish(() => {
+            subscription.unsubscribe();
+            reject(
+              new GatewayTimeoutException(
+                `soccer-service sent no frame of ${request.id} within ${this.firstFrameMs} ms`,
+              ),
+            );
+          }),
+        this.firstFrameMs,
+      );
+    });
+  }
+}
+
+function watchRequest(id: string, query: MjpegQuery, encoding: stream.Encoding): stream.Match {
+  return {
+    id,
+    encoding,
+    fps: query.fps,
+    maxFrames: query.maxFrames,
+    jpegQuality: query.quality ?? 0,
+  };
+}

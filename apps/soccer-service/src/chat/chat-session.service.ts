@@ -1,0 +1,113 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
+import { stream } from '#proto';
+import { checkText, readJoin, type ChatJoin } from './chat-input.js';
+import { CHAT_ROOM_BUS, type ChatListener, type ChatRoomBus } from './chat-room-bus.js';
+import { SendBacklog, type OutgoingCall } from './send-backlog.js';
+
+/** Injection token of the ChatLimits. */
+export const CHAT_LIMITS = Symbol('CHAT_LIMITS');
+
+export interface ChatLimits {
+  /** Longest message text, in characters. */
+  maxText: number;
+  /** Messages a member may fall behind by before it is dropped. */
+  maxPending: number;
+}
+
+/** Runs members' chat sessions: join, talk, leave. */
+@Injectable()
+export class ChatSessionService {
+  private readonly logger = new Logger(ChatSessionService.name);
+
+  constructor(
+    @Inject(CHAT_ROOM_BUS) private readonly bus: ChatRoomBus,
+    @Inject(CHAT_LIMITS) private readonly limits: ChatLimits,
+  ) {}
+
+  /**
+   * One member's session. `incoming` is what the client sends: its first
+   * message joins a room (and may say something), later ones say their text.
+   * The result is what the client receives: every message of the room, its
+   * own included. The member leaves when either side ends, fails or is
+   * cancelled. `call` is watched so that a reader who falls behind is dropped
+   * rather than queued for: the room never waits for anyone.
+   */
+  session(
+    incoming: Observable<stream.ChatMessage>,
+    call: OutgoingCall,
+  ): Observable<stream.ChatMessage> {
+    return new Observable<stream.ChatMessage>((subscriber) => {
+      const backlog = new SendBacklog(call, this.limits.maxPending);
+      let member: ChatJoin | undefined;
+      let leave: (() => void) | undefined;
+
+      const deliver: ChatListener = (message) => {
+        if (backlog.admit()) {
+          subscriber.next(message);
+          return;
+        }
+        this.logger.warn(`dropped ${member?.user} from room ${member?.room}: too slow a reader`);
+        subscriber.error(
+          new RpcException({
+            code: status.RESOURCE_EXHAUSTED,
+            message: `too slow: more than ${this.limits.maxPending} messages waiting to be read; join again to continue`,
+          }),
+        );
+      };
+
+      const receive = (message: stream.ChatMessage) => {
+        if (member) {
+          this.publish(
+            member,
+            stream.ChatEvent.MESSAGE,
+            checkText(message.text, this.limits.maxText),
+          );
+          return;
+        }
+        const join = readJoin(message);
+        const text = message.text ? checkText(message.text, this.limits.maxText) : '';
+        member = join;
+        // `leave` is set before JOINED goes out: the member may be dropped
+        // while it does, and the teardown must then find it.
+        leave = this.enter(join, deliver);
+        this.publish(join, stream.ChatEvent.JOINED);
+        if (text) this.publish(join, stream.ChatEvent.MESSAGE, text);
+      };
+
+      const input = incoming.subscribe({
+        next: (message) => {
+          try {
+            receive(message);
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        // The client half-closed: it leaves, and its stream ends with OK.
+        complete: () => subscriber.complete(),
+      });
+
+      return () => {
+        input.unsubscribe();
+        backlog.dispose();
+        leave?.();
+      };
+    });
+  }
+
+  /** Subscribes `deliver` to the member's room; returns how to leave it. */
+  private enter(member: ChatJoin, deliver: ChatListener): () => void {
+    const unsubscribe = this.bus.subscribe(member.room, deliver);
+    return () => {
+      unsubscribe();
+      this.publish(member, stream.ChatEvent.LEFT);
+    };
+  }
+
+  private publish({ room, user }: ChatJoin, event: stream.ChatEvent, text = ''): void {
+    this.bus.publish(room, { event, user, text });
+  }
+}

@@ -1,0 +1,73 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { stream } from '#proto';
+import type { ChatDraft, ChatListener, ChatRoomBus } from './chat-room-bus.js';
+
+interface Room {
+  /** seq of the last message published. */
+  seq: number;
+  listeners: Set<ChatListener>;
+  /** Published, not yet handed to every listener. */
+  queue: stream.ChatMessage[];
+  delivering: boolean;
+}
+
+/** A ChatRoomBus for one process: synchronous fan-out, rooms deleted once empty. */
+@Injectable()
+export class InProcessChatRoomBus implements ChatRoomBus {
+  private readonly logger = new Logger(InProcessChatRoomBus.name);
+  private readonly rooms = new Map<string, Room>();
+
+  /** Rooms with at least one listener. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  publish(roomId: string, draft: ChatDraft): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.seq += 1;
+    room.queue.push({ ...draft, matchId: roomId, seq: room.seq, sentAtMs: Date.now() });
+    // A listener that publishes while it is being called (a member dropped
+    // mid-delivery says it left) has its message queued behind the current
+    // one, so every listener still sees the room in seq order.
+    if (room.delivering) return;
+    room.delivering = true;
+    try {
+      for (let message = room.queue.shift(); message; message = room.queue.shift()) {
+        this.deliver(room, message);
+      }
+    } finally {
+      room.delivering = false;
+    }
+  }
+
+  subscribe(roomId: string, listener: ChatListener): () => void {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = { seq: 0, listeners: new Set(), queue: [], delivering: false };
+      this.rooms.set(roomId, room);
+    }
+    room.listeners.add(listener);
+    const joined = room;
+    return () => {
+      joined.listeners.delete(listener);
+      if (joined.listeners.size === 0 && this.rooms.get(roomId) === joined) {
+        this.rooms.delete(roomId);
+      }
+    };
+  }
+
+  private deliver(room: Room, message: stream.ChatMessage): void {
+    // A copy: listeners may leave (or others join) during the loop. One that
+    // left earlier in the loop is skipped.
+    for (const listener of [...room.listeners]) {
+      if (!room.listeners.has(listener)) continue;
+      try {
+        listener(message);
+      } catch (err) {
+        // One broken listener must not cost the others their messages.
+        this.logger.error(`chat listener failed: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Writable } from 'node:stream';
+import { Injectable, Logger } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
+import { stream } from '#proto';
+import { checkMatchId } from '../media/match-id.js';
+import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
+import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
+
+/**
+ * Streams a match's frames, pulled one at a time at the pace of the reader:
+ * the next frame is produced only once the gRPC call can take it (Nest's own
+ * writer would otherwise buffer every frame a slow reader has not taken).
+ */
+@Injectable()
+export class WatchService {
+  private readonly logger = new Logger('Watch');
+  private active = 0;
+
+  constructor(private readonly catalog: MatchCatalogService) {}
+
+  watch(request: stream.Match, call: Writable): Observable<stream.Video> {
+    return new Observable<stream.Video>((subscriber) => {
+      const abort = new AbortController();
+      const label = JSON.stringify(request.id.slice(0, 64)); // never raw input in logs
+      let sent = 0;
+      let ended = false;
+      const end = (how: string) => {
+        if (ended) return;
+        ended = true;
+        this.active--;
+        this.logger.log(`Watch ${label} ${how} after ${sent} frames (${this.active} active)`);
+      };
+      this.active++;
+      this.logger.log(`Watch ${label} started (${this.active} active)`);
+
+      const run = async () => {
+        validateRequest(request);
+        const match = await this.catalog.open(checkMatchId(request.id));
+        for await (const video of this.videos(match, request, abort.signal)) {
+          await whenWritable(call, abort.signal);
+          subscriber.next(video);
+          if (++sent === request.maxFrames) break;
+        }
+      };
+      run().then(
+        () => {
+          end('ended');
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          if (abort.signal.aborted) return;
+          end(`failed (${err instanceof Error ? err.message : String(err)})`);
+          subscriber.error(err instanceof RpcException ? err : internal(err));
+        },
+      );
+      // Nest unsubscribes when the client cancels or goes away (and after the end).
+      return () => {
+        abort.abort();
+        end('cancelled');
+      };
+    });
+  }
+
+  private async *videos(match: OpenMatch, request: stream.Match, signal: AbortSignal) {
+    const jpeg = request.encoding === stream.Encoding.JPEG;
+    const dataShape = `(${match.height}, ${match.width}, 3)`;
+    const frameMs = 1000 / match.fps;
+    const pace = request.fps > 0 ? 1000 / request.fps : 0;
+    const started = performance.now();
+    let seq = 0;
+    for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal)) {
+      if (pace) {
+        const wait = started + seq * pace - performance.now();
+        if (wait > 0) await sleep(wait, undefined, { signal });
+      }
+      const data = jpeg
+        ? await encodeJpeg(
+            frame,
+            match.width,
+            match.height,
+            request.jpegQuality || DEFAULT_JPEG_QUALITY,
+          )
+        : frame;
+      yield {
+        data,
+        dataType: 'uint8',
+        dataShape,
+        seq,
+        ptsMs: Math.round(seq * frameMs),
+        encoding: request.encoding,
+      } satisfies stream.Video;
+      seq++;
+    }
+  }
+}
+
+function validateRequest(request: stream.Match): void {
+  const bad = (message: string) => new RpcException({ code: status.INVALID_ARGUMENT, message });
+  if (!(request.encoding in stream.Encoding) || request.encoding < 0) {
+    throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`);
+  }
+  if (request.jpegQuality > 100) throw bad(`jpeg_quality ${request.jpegQuality} is over 100`);
+  if (request.fps > 1000) throw bad(`fps ${request.fps} is over 1000`);
+}
+
+/** Resolves once `call` takes writes without buffering; rejects on abort. */
+async function whenWritable(call: Writable, signal: AbortSignal): Promise<void> {
+  if (call.writableNeedDrain) await once(call, 'drain', { signal });
+}
+
+function internal(err: unknown): RpcException {
+  return new RpcException({
+    code: status.INTERNAL,
+    message: `stream failed: ${err instanceof Error ? err.message : String(err)}`,
+  });
+}

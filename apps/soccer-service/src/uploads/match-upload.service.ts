@@ -1,0 +1,155 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
+import type { stream } from '#proto';
+import { isSyntheticMatchId } from '../matches/synthetic/synthetic-matches.js';
+import { checkMatchId } from '../media/match-id.js';
+import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
+import type { MediaTools } from '../media/media-tools.js';
+import { NotAVideoError, probeVideo } from '../media/video-probe.js';
+import { UploadChunksTransform, type UploadTarget } from './upload-chunks.transform.js';
+import {
+  fileExists,
+  matchFilePath,
+  moveIntoPlace,
+  removeStaleUploads,
+  tempUploadPath,
+} from './uploaded-files.js';
+
+/** Injection token: the largest upload, in bytes. */
+export const MAX_UPLOAD_BYTES = Symbol('MAX_UPLOAD_BYTES');
+
+/** A temp file untouched this long belongs to no running upload. */
+const STALE_UPLOAD_MS = 60 * 60 * 1000;
+
+/** Bytes the file stream may hold before the chunks stop being read. */
+const FILE_BUFFER_BYTES = 1024 * 1024;
+
+@Injectable()
+export class MatchUploadService implements OnModuleInit {
+  private readonly logger = new Logger(MatchUploadService.name);
+
+  constructor(
+    @Inject(MEDIA_DIR) private readonly mediaDir: string,
+    @Inject(MEDIA_TOOLS) private readonly tools: MediaTools,
+    @Inject(MAX_UPLOAD_BYTES) private readonly maxBytes: number,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const removed = await removeStaleUploads(this.mediaDir, STALE_UPLOAD_MS);
+    if (removed > 0) this.logger.warn(`removed ${removed} stale upload temp file(s)`);
+  }
+
+  /**
+   * Stores the video arriving as `chunks` (UploadChunk objects) as
+   * {MEDIA_DIR}/{id}.mp4. The chunks are read only as fast as the disk takes
+   * them, which through grpc-js and HTTP/2 flow control paces the client.
+   * The bytes go to a temp file that becomes the match only once complete
+   * and probed as a video; whatever fails (bad input, limit, cancellation,
+   * deadline via `signal`), the temp file is removed and nothing appears.
+   * Rejects with an RpcException only.
+   */
+  async store(chunks: Readable, signal: AbortSignal): Promise<stream.UploadResult> {
+    const ffprobe = this.tools.ffprobe;
+    if (!ffprobe) {
+      throw new RpcException({
+        code: status.FAILED_PRECONDITION,
+        message: 'uploads are disabled: no ffprobe to check videos with (set FFPROBE_PATH)',
+      });
+    }
+    const temp = tempUploadPath(this.mediaDir);
+    const file = createWriteStream(temp, {
+      flags: 'wx',
+      flush: true,
+      highWaterMark: FILE_BUFFER_BYTES,
+    });
+    const body = new UploadChunksTransform(this.maxBytes, (target) => this.accept(target));
+    try {
+      await pipeline(chunks, body, file, { signal });
+      const { target, bytes } = body;
+      if (!target || bytes === 0) {
+        throw new RpcException({ code: status.INVALID_ARGUMENT, message: 'empty upload' });
+      }
+      await this.checkIsVideo(ffprobe, temp, target.id);
+      signal.throwIfAborted();
+      await this.moveIntoPlace(temp, target);
+      this.logger.log(`stored match ${target.id}: ${bytes} bytes`);
+      return { id: target.id, bytes, sha256: body.sha256() };
+    } catch (err) {
+      throw this.failure(err, signal);
+    } finally {
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
+      await rm(temp, { force: true });
+    }
+  }
+
+  /** Checks the first chunk's target before any byte is written. */
+  private async accept({ id, overwrite }: UploadTarget): Promise<void> {
+    if (!id) {
+      throw new RpcException({
+        code: status.INVALID_ARGUMENT,
+        message: 'the first chunk must carry the match id',
+      });
+    }
+    checkMatchId(id);
+    if (isSyntheticMatchId(id)) {
+      throw new RpcException({
+        code: status.ALREADY_EXISTS,
+        message: `match ${id} is built in and cannot be replaced`,
+      });
+    }
+    // Early answer only, saving the transfer; moveIntoPlace is what decides.
+    if (!overwrite && (await fileExists(matchFilePath(this.mediaDir, id)))) {
+      throw alreadyExists(id);
+    }
+  }
+
+  private async checkIsVideo(ffprobe: string, file: string, id: string): Promise<void> {
+    try {
+      await probeVideo(ffprobe, file);
+    } catch (err) {
+      if (!(err instanceof NotAVideoError)) throw err;
+      throw new RpcException({
+        code: status.INVALID_ARGUMENT,
+        message: `upload ${id} is not a video ffprobe can read (${err.message})`,
+      });
+    }
+  }
+
+  private async moveIntoPlace(temp: string, { id, overwrite }: UploadTarget): Promise<void> {
+    try {
+      await moveIntoPlace(temp, matchFilePath(this.mediaDir, id), overwrite);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(id);
+      throw err;
+    }
+  }
+
+  /** The RpcException to answer `err` with. */
+  private failure(err: unknown, signal: AbortSignal): RpcException {
+    if (signal.aborted) {
+      return new RpcException({ code: status.CANCELLED, message: 'upload cancelled' });
+    }
+    if (err instanceof RpcException) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return new RpcException({
+        code: status.RESOURCE_EXHAUSTED,
+        message: 'no space left to store uploads',
+      });
+    }
+    this.logger.error(`upload failed: ${(err as Error).stack ?? String(err)}`);
+    return new RpcException({ code: status.INTERNAL, message: 'upload failed' });
+  }
+}
+
+function alreadyExists(id: string): RpcException {
+  return new RpcException({
+    code: status.ALREADY_EXISTS,
+    message: `match ${id} already exists; set overwrite to replace it`,
+  });
+}

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { stream } from '#proto';
+import {
+  childPids,
+  makeTestVideo,
+  memoryOf,
+  startSoccerService,
+  type SoccerService,
+} from './support/soccer-service.js';
+
+const MiB = 1024 * 1024;
+
+type WatchFn = (request: Partial<stream.Match>) => ClientReadableStream<stream.Video>;
+
+function watch(service: SoccerService, request: Partial<stream.Match>) {
+  return (service.client as unknown as { watch: WatchFn }).watch(request);
+}
+
+/** Reads `n` frames, then cancels the call, as a client that goes away does. */
+function watchThenCancel(service: SoccerService, request: Partial<stream.Match>, n: number) {
+  const call = watch(service, request);
+  return new Promise<void>((resolve, reject) => {
+    let received = 0;
+    call.on('data', () => {
+      if (++received === n) call.cancel();
+    });
+    call.on('error', (e: ServiceError) => (e.code === status.CANCELLED ? resolve() : reject(e)));
+    call.on('end', () => reject(new Error('the stream ended before it was cancelled')));
+  });
+}
+
+/** What the service's log says about its Watch streams. */
+function watchEnds(service: SoccerService) {
+  const log = service.app.logs;
+  return {
+    active: Number([...log.matchAll(/\((\d+) active\)/g)].at(-1)?.[1]),
+    cancelledAfter: [...log.matchAll(/Watch "(\S+)" cancelled after (\d+) frames/g)].map((m) => ({
+      id: m[1],
+      frames: Number(m[2]),
+    })),
+  };
+}
+
+describe('Watch cancellation and back-pressure', () => {
+  let service: SoccerService;
+
+  beforeAll(async () => {
+    service = await startSoccerService();
+    await makeTestVideo(join(service.mediaDir, 'long.mp4'), '320x180', 20);
+  });
+
+  afterAll(() => service?.stop());
+
+  it('cancelling the endless match ends its stream within 1 s', async () => {
+    const before = watchEnds(service).cancelledAfter.length;
+    await watchThenCancel(service, { id: 'live' }, 10);
+    await expect
+      .poll(() => watchEnds(service).cancelledAfter.length, { timeout: 1000 })
+      .toBe(before + 1);
+  });
+
+  it('cancelling a file match kills its ffmpeg child within 1 s', async () => {
+    const call = watch(service, { id: 'long' });
+    const first = await new Promise<stream.Video>((resolve) => call.once('data', resolve));
+    expect(first.dataShape).toBe('(180, 320, 3)');
+    expect(await childPids(service.app.child.pid!)).toHaveLength(1); // the decoder
+    const cancelled = new Promise<ServiceError>((resolve) => call.on('error', resolve));
+    call.cancel();
+    expect((await cancelled).code).toBe(status.CANCELLED);
+    await expect.poll(() => childPids(service.app.child.pid!), { timeout: 1000 }).toEqual([]);
+  });
+
+  it(
+    '200 watch/cancel cycles leave no child, no open stream, and the service serving',
+    { timeout: 120_000 },
+    async () => {
+      for (let i = 0; i < 200; i++) {
+        await watchThenCancel(service, { id: i % 2 ? 'live' : 'long' }, 1 + (i % 3));
+      }
+      await expect.poll(() => childPids(service.app.child.pid!), { timeout: 1000 }).toEqual([]);
+      await expect.poll(() => watchEnds(service).active, { timeout: 1000 }).toBe(0);
+      const frames: stream.Video[] = [];
+      for await (const frame of watch(service, { id: 'demo', maxFrames: 3 }))
+        frames.push(frame as stream.Video);
+      expect(frames).toHaveLength(3);
+    },
+  );
+
+  it(
+    'a reader taking 1 frame/s holds the producer back, and memory stays flat',
+    { timeout: 90_000 },
+    async () => {
+      const pid = service.app.child.pid!;
+      const call = watch(service, { id: 'live' });
+      let received = 0;
+      const reader = (async () => {
+        for await (const _frame of call) {
+          received++;
+          await sleep(1000);
+        }
+      })().catch((e: ServiceError) => {
+        if (e.code !== status.CANCELLED) throw e;
+      });
+      await sleep(3000); // buffers fill up to their bounds
+      const start = await memoryOf(pid);
+      await sleep(30_000);
+      const end = await memoryOf(pid);
+      call.cancel();
+      await reader;
+
+      const growth = end.rss - start.rss;
+      console.info(
+        `slow reader: ${received} frames in 33 s; service RSS ${(start.rss / MiB).toFixed(1)} -> ` +
+          `${(end.rss / MiB).toFixed(1)} MiB (growth ${(growth / MiB).toFixed(1)} MiB)`,
+      );
+      expect(growth).toBeLessThan(30 * MiB);
+      // The producer made only what the reader took plus the bounded buffers in
+      // between; unpaced, it would have rendered thousands of frames.
+      await expect
+        .poll(() => watchEnds(service).cancelledAfter.at(-1)?.frames, { timeout: 1000 })
+        .toBeLessThan(received + 60);
+    },
+  );
+});
