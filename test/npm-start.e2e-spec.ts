@@ -1,18 +1,25 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '#launcher';
 
 const ROOT = new URL('..', import.meta.url);
 
-/** `npm start` as a user runs it, on free ports instead of 4000/3000. */
+/** `npm start` as a user runs it, on free ports instead of 4000/4001/3000. */
 describe('npm start', () => {
   it(
-    'runs every app, serves an order through the gateway, and stops all on Ctrl-C',
+    'runs every app, serves through the gateway, and stops all on Ctrl-C',
     { timeout: 120_000 },
     async () => {
-      const cheesePort = await freePort();
-      const httpPort = await freePort();
+      const [cheesePort, soccerPort, httpPort] = [
+        await freePort(),
+        await freePort(),
+        await freePort(),
+      ];
+      const mediaDir = await mkdtemp(join(tmpdir(), 'npm-start-media-'));
       // Its own process group, so that SIGINT reaches every process as Ctrl-C in a terminal does.
       const child = spawn('npm', ['start', '--silent'], {
         cwd: ROOT,
@@ -20,7 +27,9 @@ describe('npm start', () => {
         env: {
           ...process.env,
           CHEESE_GRPC_PORT: String(cheesePort),
+          SOCCER_GRPC_PORT: String(soccerPort),
           GATEWAY_HTTP_PORT: String(httpPort),
+          MEDIA_DIR: mediaDir,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -44,6 +53,11 @@ describe('npm start', () => {
         expect(cheese.type).toBe('BRIE');
         expect(cheese.age).toBeGreaterThanOrEqual(28);
         expect(cheese.age).toBeLessThanOrEqual(70);
+
+        const matches = await fetch(`http://127.0.0.1:${httpPort}/v1/matches`);
+        expect(matches.status).toBe(200);
+        const { matches: list } = (await matches.json()) as { matches: { id: string }[] };
+        expect(list.map((m) => m.id)).toEqual(['demo', 'live']);
       } finally {
         process.kill(-child.pid!, 'SIGINT');
       }
@@ -54,6 +68,7 @@ describe('npm start', () => {
         .toMatch(
           /All apps stopped \(gateway exited (0|on SIGINT), soccer-service exited (0|on SIGINT), cheese-service exited (0|on SIGINT)\)/,
         );
+      await rm(mediaDir, { recursive: true, force: true });
       // Nothing is left listening.
       await expect(fetch(`http://127.0.0.1:${httpPort}/v1/cheeses`)).rejects.toThrow();
     },

@@ -304,16 +304,21 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
   });
 
   it('a viewer going away cancels the Watch call at once (service logs), 200 times over', async () => {
-    const started = () => serviceLines.filter((l) => /Watch live started/.test(l)).length;
-    const cancelled = () => serviceLines.filter((l) => /Watch live cancelled/.test(l)).length;
+    // soccer-service logs each Watch's start and end with its count of active ones.
+    const started = () => serviceLines.filter((l) => /Watch "?live"? started/.test(l)).length;
+    const cancelled = () => serviceLines.filter((l) => /Watch "?live"? cancelled/.test(l)).length;
+    const active = () => {
+      const counts = serviceLines.map((l) => /Watch .*\((\d+) active\)/.exec(l)?.[1]);
+      return Number(counts.filter((c) => c !== undefined).pop());
+    };
     const cycle = async () => {
       const sse = await SseClient.open(`${base}/v1/matches/live/watch?fps=0`);
       expect((await sse.next())!.event).toBe('frame');
       sse.close();
     };
     const settled = async () => {
-      for (let i = 0; i < 50 && cancelled() < started(); i++) await sleep(20);
-      return cancelled() === started();
+      for (let i = 0; i < 50 && (cancelled() < started() || active() > 0); i++) await sleep(20);
+      return cancelled() === started() && active() === 0;
     };
 
     const pid = gateway.child.pid!;
@@ -453,5 +458,24 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
       const missing = await fetch(`${base}/v1/matches/chatroom5/chat`);
       expect(missing.status).toBe(400);
     });
+  });
+
+  // Last: it stops the gateway.
+  it('shutdown ends open streams (event: error UNAVAILABLE) and the gateway exits', async () => {
+    const watch = await SseClient.open(`${base}/v1/matches/live/watch?fps=5`);
+    expect((await watch.next())!.event).toBe('frame');
+    const chat = await SseClient.open(`${base}/v1/matches/chatroom9/chat?user=dave`);
+    expect((await chat.next())!.event).toBe('joined');
+    const t0 = Date.now();
+    const exit = gateway.stop('SIGTERM', 10_000);
+    for (const sse of [watch, chat]) {
+      const events = await sse.until('error');
+      const error = JSON.parse(events.pop()!.data) as ApiError;
+      expect(error).toMatchObject({ code: 14, status: 'UNAVAILABLE' });
+      expect(await sse.next()).toBeUndefined();
+    }
+    // Nest closes the app, then re-raises the signal it caught.
+    expect(await exit).toMatch(/^(0|on SIGTERM)$/);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });

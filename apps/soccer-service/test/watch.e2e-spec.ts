@@ -187,13 +187,13 @@ describe('Watch and ListMatches', () => {
     ['65-character id', { id: 'a'.repeat(65) }, status.INVALID_ARGUMENT, /invalid match id/],
     [
       'unknown encoding',
-      { id: 'demo', encoding: 7 },
+      { id: 'demo', encoding: 7 as stream.Encoding },
       status.INVALID_ARGUMENT,
       /unknown encoding 7/,
     ],
     [
       'jpeg quality over 100',
-      { id: 'demo', encoding: 1, jpegQuality: 101 },
+      { id: 'demo', encoding: stream.Encoding.JPEG, jpegQuality: 101 },
       status.INVALID_ARGUMENT,
       /jpeg_quality/,
     ],

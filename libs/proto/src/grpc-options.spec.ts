@@ -21,7 +21,14 @@ function service(key: keyof typeof GRPC_SERVICES): ServiceDefinition {
 
 // Key lists checked against the generated interfaces at compile time
 // (`satisfies` fails typecheck when a field is added, renamed or dropped).
-const VIDEO_KEYS = { data: 1, dataType: 1, dataShape: 1 } satisfies Record<keyof stream.Video, 1>;
+const VIDEO_KEYS = {
+  data: 1,
+  dataType: 1,
+  dataShape: 1,
+  seq: 1,
+  ptsMs: 1,
+  encoding: 1,
+} satisfies Record<keyof stream.Video, 1>;
 const CHEESE_KEYS = { age: 1, type: 1 } satisfies Record<keyof cheesefarm.Cheese, 1>;
 
 describe('proto-loader options agree with the generated TypeScript', () => {
@@ -40,11 +47,17 @@ describe('proto-loader options agree with the generated TypeScript', () => {
       data: Buffer.from([1, 2, 3]),
       dataType: 'uint8',
       dataShape: '(1, 1, 3)',
+      seq: 2 ** 40, // uint64 arrives as a JS number (longs: Number)
+      ptsMs: 80,
+      encoding: stream.Encoding.JPEG,
     };
     const decoded = watch.responseDeserialize(watch.responseSerialize(video)) as stream.Video;
     expect(Object.keys(decoded).sort()).toEqual(Object.keys(VIDEO_KEYS).sort());
     expect(decoded.dataType).toBe('uint8');
     expect(decoded.dataShape).toBe('(1, 1, 3)');
+    expect(decoded.seq).toBe(2 ** 40);
+    expect(decoded.ptsMs).toBe(80);
+    expect(decoded.encoding).toBe(stream.Encoding.JPEG);
     expect([...decoded.data]).toEqual([1, 2, 3]);
   });
 

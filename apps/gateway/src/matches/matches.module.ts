@@ -3,12 +3,13 @@ import { MatchChatController } from './chat/match-chat.controller.js';
 import { MatchChatService } from './chat/match-chat.service.js';
 import { MatchesController } from './matches.controller.js';
 import { MatchesService } from './matches.service.js';
+import { OpenStreams } from './open-streams.js';
 import { MatchUploadService } from './upload/match-upload.service.js';
 import { MatchWatchService } from './watch/match-watch.service.js';
 
 /** `/v1/matches`: list, watch (SSE, MJPEG), upload and chat, over soccer-service. */
 @Module({
   controllers: [MatchesController, MatchChatController],
-  providers: [MatchesService, MatchWatchService, MatchUploadService, MatchChatService],
+  providers: [OpenStreams, MatchesService, MatchWatchService, MatchUploadService, MatchChatService],
 })
 export class MatchesModule {}

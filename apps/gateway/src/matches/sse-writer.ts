@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'node:http';
-
-/** How long a closed stream's last bytes may take to reach a stalled reader. */
-const END_GRACE_MS = 10_000;
+import { endStream } from './raw-response.js';
 
 export interface SseWriterOptions {
   /** Send a comment line this often while idle, so proxies keep the connection; 0 = never. */
@@ -59,9 +57,7 @@ export class SseWriter {
     this.stopHeartbeat();
     if (this.closed) return;
     if (event) this.send(event, data);
-    this.res.end();
-    // A reader that stopped reading would hold the socket forever.
-    setTimeout(() => this.res.destroy(), END_GRACE_MS).unref();
+    endStream(this.res);
   }
 
   /** Drops the connection without a last event. */

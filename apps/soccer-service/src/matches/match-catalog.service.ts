@@ -18,7 +18,8 @@ export interface OpenMatch {
   width: number;
   height: number;
   fps: number;
-  frames(order: PixelOrder, signal: AbortSignal): AsyncGenerator<Buffer>;
+  /** Frames as H x W x 3 bytes, produced as they are pulled. */
+  frames(order: PixelOrder, signal: AbortSignal): AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
 /** The matches: built-in synthetic ones and {MEDIA_DIR}/{id}.mp4 files. */

@@ -100,7 +100,8 @@ export class WatchService {
 
 function validateRequest(request: stream.Match): void {
   const bad = (message: string) => new RpcException({ code: status.INVALID_ARGUMENT, message });
-  if (!(request.encoding in stream.Encoding) || request.encoding < 0) {
+  const known = [stream.Encoding.RAW, stream.Encoding.JPEG];
+  if (!known.includes(request.encoding)) {
     throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`);
   }
   if (request.jpegQuality > 100) throw bad(`jpeg_quality ${request.jpegQuality} is over 100`);

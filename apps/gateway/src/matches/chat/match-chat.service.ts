@@ -7,6 +7,7 @@ import {
   Injectable,
   Logger,
   NotFoundException,
+  ServiceUnavailableException,
   type OnModuleInit,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -20,6 +21,7 @@ import { toApiError, type ApiErrorBody } from '../../errors/api-error.js';
 import { grpcStatusName } from '../../errors/grpc-http-status.js';
 import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import { BoundedQueue } from '../backpressure.js';
+import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { SseWriter } from '../sse-writer.js';
 
 /** Idle chat streams get a comment this often, so proxies keep them. */
@@ -73,6 +75,7 @@ export class MatchChatService implements OnModuleInit {
 
   constructor(
     @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
+    private readonly openStreams: OpenStreams,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.joinTimeoutMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
@@ -106,6 +109,7 @@ export class MatchChatService implements OnModuleInit {
         ended = true;
         clearTimeout(joinTimer);
         res.off('close', memberGone);
+        forget();
         this.sessions.delete(sessionId);
         subscription.unsubscribe();
         last();
@@ -150,6 +154,13 @@ export class MatchChatService implements OnModuleInit {
             sse.end('end', {});
           }),
       });
+      const forget = this.openStreams.add(() =>
+        end(() => {
+          if (!started) return reject(new ServiceUnavailableException(SHUTTING_DOWN.message));
+          messages.flush();
+          sse.end('error', SHUTTING_DOWN);
+        }),
+      );
       const memberGone = () =>
         end(() => {
           if (started) return;

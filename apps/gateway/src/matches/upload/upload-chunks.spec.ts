@@ -1,12 +1,11 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { toUploadChunks, UPLOAD_CHUNK_BYTES, UploadTooLargeError } from './upload-chunks.js';
 
 async function collect(buffers: Buffer[], maxBytes = Number.MAX_SAFE_INTEGER) {
-  async function* body() {
-    for (const b of buffers) yield b;
-  }
+  const body = Readable.from(buffers, { objectMode: true }) as AsyncIterable<Buffer>;
   const chunks = [];
-  for await (const c of toUploadChunks('m1', true, maxBytes)(body())) chunks.push(c);
+  for await (const c of toUploadChunks('m1', true, maxBytes)(body)) chunks.push(c);
   return chunks;
 }
 

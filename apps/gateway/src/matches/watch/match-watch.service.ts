@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  ServiceUnavailableException,
   type OnModuleInit,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -15,6 +16,7 @@ import type { GatewayEnv } from '../../config/gateway.env.js';
 import { toApiError } from '../../errors/api-error.js';
 import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
+import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
 
 /** Relays `Soccer.Watch` to HTTP viewers, as SSE or MJPEG. */
@@ -26,6 +28,7 @@ export class MatchWatchService implements OnModuleInit {
 
   constructor(
     @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
+    private readonly openStreams: OpenStreams,
     config: ConfigService<GatewayEnv, true>,
   ) {
     // Watch is a stream, so no unary deadline; but the first frame (or the
@@ -55,13 +58,14 @@ export class MatchWatchService implements OnModuleInit {
    * error: the promise rejects and the exception filter answers. From the
    * first frame on, the response is taken over from Fastify (hijack) and
    * written raw, so the sink controls back-pressure. The viewer going away
-   * unsubscribes, which cancels the gRPC call.
+   * unsubscribes, which cancels the gRPC call; so does the gateway's shutdown.
    */
   private relay(request: stream.Match, reply: FastifyReply, sink: FrameSink): Promise<void> {
     const res: ServerResponse = reply.raw;
     if (res.destroyed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let started = false;
+      let done = false;
       const start = () => {
         started = true;
         clearTimeout(firstFrameTimer);
@@ -69,9 +73,13 @@ export class MatchWatchService implements OnModuleInit {
         sink.open();
         resolve();
       };
+      /** Runs `settle` once, for whichever of end, error, viewer gone, timeout or shutdown comes first. */
       const finish = (settle: () => void) => {
+        if (done) return;
+        done = true;
         clearTimeout(firstFrameTimer);
         res.off('close', viewerGone);
+        forget();
         settle();
       };
       const subscription = this.soccer.watch(request, new Metadata()).subscribe({
@@ -103,6 +111,13 @@ export class MatchWatchService implements OnModuleInit {
           resolve();
         });
       res.once('close', viewerGone);
+      const forget = this.openStreams.add(() =>
+        finish(() => {
+          subscription.unsubscribe();
+          if (!started) return reject(new ServiceUnavailableException(SHUTTING_DOWN.message));
+          sink.fail(SHUTTING_DOWN);
+        }),
+      );
       const firstFrameTimer = setTimeout(
         () =>
           finish(() => {

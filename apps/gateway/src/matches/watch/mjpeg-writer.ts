@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { endStream } from '../raw-response.js';
 
 /** Part separator; every part also has a Content-Length, so JPEG bytes can never be mistaken for it. */
 const BOUNDARY = 'soccer-frame';
@@ -33,7 +34,7 @@ export class MjpegWriter {
 
   /** Ends the stream with the closing delimiter. */
   end(): void {
-    if (!this.closed) this.res.end(`--${BOUNDARY}--\r\n`);
+    endStream(this.res, `--${BOUNDARY}--\r\n`);
   }
 
   /**

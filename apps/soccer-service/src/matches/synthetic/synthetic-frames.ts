@@ -8,11 +8,11 @@ const renderers = new Map<string, PitchRenderer>();
  * The frames of a synthetic match, rendered only when pulled: a reader that
  * stops pulling stops the rendering, which is all the back-pressure needed.
  */
-export async function* syntheticFrames(
+export function* syntheticFrames(
   spec: SyntheticMatchSpec,
   order: PixelOrder,
   signal: AbortSignal,
-): AsyncGenerator<Buffer> {
+): Generator<Buffer> {
   let renderer = renderers.get(spec.id);
   if (!renderer) {
     renderer = new PitchRenderer(spec);
