@@ -1,0 +1,60 @@
+import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The binary shipped by an optional registry package such as @ffmpeg-installer/ffmpeg. */
+function fromInstallerPackage(pkg: string): string | undefined {
+  try {
+    const { path } = require(pkg) as { path?: string };
+    return path && isExecutable(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
+}
+
+export interface MediaTools {
+  ffmpeg?: string;
+  ffprobe?: string;
+}
+
+/**
+ * Finds ffmpeg and ffprobe: the configured path (which must work), else the
+ * system's on PATH, else the ones shipped by the optional npm packages, so
+ * `npm ci` alone gives a decoder. Missing tools are not fatal: file matches
+ * then answer FAILED_PRECONDITION and synthetic ones still play.
+ */
+export function findMediaTools(ffmpegPath: string, ffprobePath: string): MediaTools {
+  for (const [name, path] of [
+    ['FFMPEG_PATH', ffmpegPath],
+    ['FFPROBE_PATH', ffprobePath],
+  ]) {
+    if (path && !isExecutable(path)) throw new Error(`${name}=${path} is not an executable file`);
+  }
+  const ffmpeg = ffmpegPath || onPath('ffmpeg') || fromInstallerPackage('@ffmpeg-installer/ffmpeg');
+  const besideFfmpeg = ffmpeg ? join(dirname(ffmpeg), 'ffprobe') : undefined;
+  const ffprobe =
+    ffprobePath ||
+    (besideFfmpeg && isExecutable(besideFfmpeg) ? besideFfmpeg : undefined) ||
+    onPath('ffprobe') ||
+    fromInstallerPackage('@ffprobe-installer/ffprobe');
+  return { ffmpeg, ffprobe };
+}

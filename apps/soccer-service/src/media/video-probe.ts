@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** What ffprobe says about a video file's first video stream. */
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** Native frame rate. */
+  fps: number;
+  /** Duration in ms; 0 when unknown. */
+  durationMs: number;
+}
+
+/** Thrown when a file is not a video ffprobe can read. */
+export class NotAVideoError extends Error {
+  override name = 'NotAVideoError';
+}
+
+interface FfprobeJson {
+  streams?: Array<{ width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }>;
+  format?: { duration?: string };
+}
+
+function rate(fraction: string | undefined): number {
+  const [num, den] = (fraction ?? '0/1').split('/').map(Number);
+  return den ? num / den : 0;
+}
+
+/** Reads size, frame rate and duration of `file` with ffprobe's JSON output. */
+export async function probeVideo(ffprobe: string, file: string, timeoutMs = 15_000): Promise<VideoInfo> {
+  let json: FfprobeJson;
+  try {
+    const { stdout } = await run(
+      ffprobe,
+      ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
+        'stream=width,height,avg_frame_rate,r_frame_rate:format=duration', '-of', 'json', file],
+      { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
+    );
+    json = JSON.parse(stdout) as FfprobeJson;
+  } catch (err) {
+    throw new NotAVideoError(`not a readable video: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const stream = json.streams?.[0];
+  if (!stream?.width || !stream.height) throw new NotAVideoError('no video stream');
+  const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate) || 25;
+  const seconds = Number(json.format?.duration ?? 0);
+  return {
+    width: stream.width,
+    height: stream.height,
+    fps,
+    durationMs: Number.isFinite(seconds) ? Math.round(seconds * 1000) : 0,
+  };
+}
