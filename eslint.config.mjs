@@ -17,7 +17,10 @@ export default tseslint.config(
       // Env classes annotate defaults on purpose: decorator metadata needs the type.
       '@typescript-eslint/no-inferrable-types': 'off',
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {

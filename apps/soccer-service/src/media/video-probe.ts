@@ -19,7 +19,12 @@ export class NotAVideoError extends Error {
 }
 
 interface FfprobeJson {
-  streams?: Array<{ width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }>;
+  streams?: Array<{
+    width?: number;
+    height?: number;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+  }>;
   format?: { duration?: string };
 }
 
@@ -29,13 +34,26 @@ function rate(fraction: string | undefined): number {
 }
 
 /** Reads size, frame rate and duration of `file` with ffprobe's JSON output. */
-export async function probeVideo(ffprobe: string, file: string, timeoutMs = 15_000): Promise<VideoInfo> {
+export async function probeVideo(
+  ffprobe: string,
+  file: string,
+  timeoutMs = 15_000,
+): Promise<VideoInfo> {
   let json: FfprobeJson;
   try {
     const { stdout } = await run(
       ffprobe,
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
-        'stream=width,height,avg_frame_rate,r_frame_rate:format=duration', '-of', 'json', file],
+      [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=width,height,avg_frame_rate,r_frame_rate:format=duration',
+        '-of',
+        'json',
+        file,
+      ],
       { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
     );
     json = JSON.parse(stdout) as FfprobeJson;
