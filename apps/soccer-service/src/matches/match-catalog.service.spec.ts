@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Test } from '@nestjs/testing';
+import { RpcException } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
+import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
+import type { MediaTools } from '../media/media-tools.js';
+import { MatchCatalogService } from './match-catalog.service.js';
+
+/** The catalog on a machine where neither ffmpeg nor ffprobe could be found. */
+describe('MatchCatalogService without ffmpeg', () => {
+  let mediaDir: string;
+  let catalog: MatchCatalogService;
+
+  beforeEach(async () => {
+    mediaDir = await mkdtemp(join(tmpdir(), 'catalog-'));
+    await writeFile(join(mediaDir, 'final.mp4'), 'bytes of a video');
+    const noTools: MediaTools = {};
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        MatchCatalogService,
+        { provide: MEDIA_DIR, useValue: mediaDir },
+        { provide: MEDIA_TOOLS, useValue: noTools },
+      ],
+    }).compile();
+    catalog = moduleRef.get(MatchCatalogService);
+  });
+
+  afterEach(() => rm(mediaDir, { recursive: true, force: true }));
+
+  it('answers FAILED_PRECONDITION for a file match', async () => {
+    const err = (await catalog.open('final').catch((e: unknown) => e)) as RpcException;
+    expect(err).toBeInstanceOf(RpcException);
+    expect(err.getError()).toMatchObject({ code: status.FAILED_PRECONDITION });
+  });
+
+  it('still plays the synthetic matches', async () => {
+    const match = await catalog.open('demo');
+    const frames = [];
+    for await (const frame of match.frames('bgr', new AbortController().signal)) {
+      frames.push(frame);
+      if (frames.length === 3) break;
+    }
+    expect(frames.map((f) => f.length)).toEqual([640 * 360 * 3, 640 * 360 * 3, 640 * 360 * 3]);
+  });
+
+  it('still lists the file, with its size but no geometry', async () => {
+    const list = await catalog.list();
+    expect(list.map((m) => m.id)).toEqual(['demo', 'final', 'live']);
+    expect(list.find((m) => m.id === 'final')).toMatchObject({
+      sizeBytes: 16,
+      width: 0,
+      height: 0,
+    });
+  });
+
+  it('answers NOT_FOUND for a match that is neither built in nor a file', async () => {
+    const err = (await catalog.open('nope').catch((e: unknown) => e)) as RpcException;
+    expect(err.getError()).toMatchObject({ code: status.NOT_FOUND });
+  });
+});
