@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
+import { GrpcOperationsModule } from '#proto';
 import { CheeseModule } from './cheese/cheese.module.js';
 import { CheeseServiceEnv } from './config/cheese-service.env.js';
 
@@ -11,6 +12,7 @@ import { CheeseServiceEnv } from './config/cheese-service.env.js';
       ignoreEnvFile: true,
       validate: validateEnv(CheeseServiceEnv),
     }),
+    GrpcOperationsModule.forServices('cheese'),
     CheeseModule,
   ],
 })

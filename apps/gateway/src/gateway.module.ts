@@ -7,6 +7,7 @@ import { GatewayEnv } from './config/gateway.env.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
 import { GrpcClientsModule } from './grpc-clients/grpc-clients.module.js';
 import { MatchesModule } from './matches/matches.module.js';
+import { WebModule } from './web/web.module.js';
 
 @Module({
   imports: [
@@ -18,6 +19,7 @@ import { MatchesModule } from './matches/matches.module.js';
     GrpcClientsModule,
     CheeseModule,
     MatchesModule,
+    WebModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

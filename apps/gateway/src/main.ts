@@ -6,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttpPlatform, createHttpAdapter } from './http-platform.js';
+import { setupOpenApi } from './openapi/openapi.js';
 
 async function bootstrap() {
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, createHttpAdapter(), {
@@ -14,6 +15,7 @@ async function bootstrap() {
   });
   const config = app.get<ConfigService<GatewayEnv, true>>(ConfigService);
   configureHttpPlatform(app, config.get('GATEWAY_BODY_LIMIT_BYTES', { infer: true }));
+  setupOpenApi(app);
   app.enableShutdownHooks();
   const host = config.get('GATEWAY_HTTP_HOST', { infer: true });
   const port = config.get('GATEWAY_HTTP_PORT', { infer: true });

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
+import { GrpcOperationsModule } from '#proto';
 import { ChatModule } from './chat/chat.module.js';
 import { SoccerServiceEnv } from './config/soccer-service.env.js';
 import { MatchesModule } from './matches/matches.module.js';
@@ -14,6 +15,7 @@ import { UploadsModule } from './uploads/uploads.module.js';
       ignoreEnvFile: true,
       validate: validateEnv(SoccerServiceEnv),
     }),
+    GrpcOperationsModule.forServices('soccer'),
     MediaModule,
     MatchesModule,
     UploadsModule,

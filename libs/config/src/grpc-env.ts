@@ -1,4 +1,5 @@
-import { IsInt, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { EnvBoolean } from './env-boolean.js';
 
 /** Environment shared by every app that speaks gRPC. */
 export class GrpcEnv {
@@ -7,4 +8,18 @@ export class GrpcEnv {
   @Min(1024)
   @Max(256 * 1024 * 1024)
   GRPC_MAX_MESSAGE_BYTES: number = 4 * 1024 * 1024;
+
+  /** Serve gRPC server reflection (grpc.reflection.v1 and v1alpha). */
+  @EnvBoolean()
+  @IsBoolean()
+  GRPC_REFLECTION: boolean = true;
+
+  /**
+   * On SIGTERM/SIGINT, how long in-flight calls get to finish before the
+   * ones still open are cancelled and the process exits (docs/operations.md).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS: number = 10_000;
 }

@@ -1,2 +1,3 @@
 export * from './validate-env.js';
+export * from './env-boolean.js';
 export * from './grpc-env.js';

@@ -7,6 +7,8 @@ import {
   PROTO_LOADER_OPTIONS,
   PROTO_ROOT,
   grpcClientOptions,
+  grpcServerOptions,
+  grpcServiceName,
 } from './grpc-options.js';
 
 /** The method definitions the running apps get, loaded with the apps' options. */
@@ -99,5 +101,31 @@ describe('grpcClientOptions', () => {
     });
     expect(options.protoPath).toBe(join(PROTO_ROOT, 'cheesefarm/cheese.proto'));
     expect((options.channelOptions as { interceptors: unknown[] }).interceptors).toHaveLength(1);
+  });
+});
+
+describe('grpcServerOptions', () => {
+  const link = { url: '0.0.0.0:4000', maxMessageBytes: 1234 };
+
+  it('without hooks: the service alone, closed with forceShutdown (Nest default)', () => {
+    const { options } = grpcServerOptions('cheese', link);
+    expect(options).toMatchObject({ package: 'cheesefarm', url: '0.0.0.0:4000' });
+    expect(options.gracefulShutdown).toBeUndefined();
+    expect(options.onLoadPackageDefinition).toBeUndefined();
+  });
+
+  it('with hooks: registers them on the server and closes gracefully (tryShutdown)', () => {
+    const calls: unknown[][] = [];
+    const { options } = grpcServerOptions('soccer', link, {
+      onLoadPackageDefinition: (...args) => calls.push(args),
+    });
+    expect(options.gracefulShutdown).toBe(true);
+    options.onLoadPackageDefinition!('pkg', 'server');
+    expect(calls).toEqual([['pkg', 'server']]);
+  });
+
+  it('names services as health and reflection do', () => {
+    expect(grpcServiceName('cheese')).toBe('cheesefarm.CheeseService');
+    expect(grpcServiceName('soccer')).toBe('stream.Soccer');
   });
 });

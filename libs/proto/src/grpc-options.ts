@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelOptions, Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import * as cheese from './generated/cheesefarm/cheese.pb.js';
 import * as stream from './generated/stream/stream.pb.js';
@@ -41,6 +42,17 @@ export const GRPC_SERVICES = {
 
 export type GrpcServiceKey = keyof typeof GRPC_SERVICES;
 
+/** The fully qualified name of a service: 'cheesefarm.CheeseService', 'stream.Soccer'. */
+export function grpcServiceName(key: GrpcServiceKey): string {
+  return `${GRPC_SERVICES[key].package}.${GRPC_SERVICES[key].service}`;
+}
+
+/** What a server registers beside its own services (GrpcOperations is one). */
+export interface GrpcServerHooks {
+  /** Called with the package definition and the bound grpc-js server, before services are added. */
+  onLoadPackageDefinition(pkg: PackageDefinition, server: Server): void;
+}
+
 export interface GrpcLinkConfig {
   /** host:port to listen on (server) or to dial (client). */
   url: string;
@@ -65,9 +77,28 @@ function baseOptions(key: GrpcServiceKey, link: GrpcLinkConfig) {
   };
 }
 
-/** Options for `NestFactory.createMicroservice` serving one of GRPC_SERVICES. */
-export function grpcServerOptions(key: GrpcServiceKey, link: GrpcLinkConfig): GrpcOptions {
-  return { transport: Transport.GRPC, options: baseOptions(key, link) };
+/**
+ * Options for `NestFactory.createMicroservice` serving one of GRPC_SERVICES.
+ * With `hooks` (the app's GrpcOperations), health and reflection are served
+ * too, and closing the app is graceful: grpc-js `tryShutdown` lets the calls
+ * in flight finish instead of cancelling them.
+ */
+export function grpcServerOptions(
+  key: GrpcServiceKey,
+  link: GrpcLinkConfig,
+  hooks?: GrpcServerHooks,
+): GrpcOptions {
+  const options = baseOptions(key, link);
+  if (!hooks) return { transport: Transport.GRPC, options };
+  return {
+    transport: Transport.GRPC,
+    options: {
+      ...options,
+      gracefulShutdown: true,
+      onLoadPackageDefinition: (pkg: PackageDefinition, server: Server) =>
+        hooks.onLoadPackageDefinition(pkg, server),
+    },
+  };
 }
 
 /** Options for a `ClientsModule` entry calling one of GRPC_SERVICES. */

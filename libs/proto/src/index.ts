@@ -3,3 +3,8 @@ export * from './unary-deadline.interceptor.js';
 export * as cheesefarm from './generated/cheesefarm/cheese.pb.js';
 export * as stream from './generated/stream/stream.pb.js';
 export * from './grpc-client.js';
+export * from './health-client.js';
+export * from './operations/grpc-health.js';
+export * from './operations/grpc-operations.js';
+export * from './operations/grpc-operations.module.js';
+export * from './operations/serve-until-signal.js';

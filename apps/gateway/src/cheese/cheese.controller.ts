@@ -1,14 +1,21 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../openapi/responses.js';
+import { CheeseSchema, CheeseTypesSchema } from '../openapi/models.js';
 import { CHEESE_TYPES } from './cheese-types.js';
 import { CheeseOrdersService, type CheeseView } from './cheese-orders.service.js';
 import { CreateCheeseOrderDto } from './create-cheese-order.dto.js';
 
+@ApiTags('cheese')
 @Controller('v1')
 export class CheeseController {
   constructor(private readonly orders: CheeseOrdersService) {}
 
   /** The cheese types that can be ordered. */
   @Get('cheeses')
+  @ApiOperation({ summary: 'The cheese types that can be ordered' })
+  @ApiOkResponse({ description: 'the types, by name and enum number', type: CheeseTypesSchema })
+  @ApiErrors({})
   listTypes(): { types: typeof CHEESE_TYPES } {
     return { types: CHEESE_TYPES };
   }
@@ -16,6 +23,15 @@ export class CheeseController {
   /** Orders one cheese (cheesefarm.CheeseService/Order). */
   @Post('cheese/orders')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Orders one cheese (cheesefarm.CheeseService/Order)' })
+  @ApiOkResponse({ description: 'the cheese', type: CheeseSchema })
+  @ApiErrors({
+    400: '`INVALID_ARGUMENT`: unknown type, bad JSON, missing or unknown field',
+    413: '`RESOURCE_EXHAUSTED`: body over GATEWAY_BODY_LIMIT_BYTES',
+    415: '`INVALID_ARGUMENT`: body not `application/json`',
+    503: '`UNAVAILABLE`: cheese-service down',
+    504: '`DEADLINE_EXCEEDED`: cheese-service slower than GATEWAY_DEADLINE_MS',
+  })
   order(@Body() dto: CreateCheeseOrderDto): Promise<CheeseView> {
     return this.orders.order(dto.type);
   }

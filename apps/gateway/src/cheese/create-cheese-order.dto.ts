@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
 import { CHEESE_TYPES, cheeseTypeNumber } from './cheese-types.js';
@@ -11,6 +12,14 @@ export class CreateCheeseOrderDto {
    * so cheese-service (which owns the list) judges numbers it may know and
    * this gateway does not yet.
    */
+  @ApiProperty({
+    description: 'a type name (see GET /v1/cheeses), or an enum number cheese-service judges',
+    oneOf: [
+      { type: 'string', enum: CHEESE_TYPES.map((t) => t.name) },
+      { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 },
+    ],
+    example: 'BRIE',
+  })
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? (cheeseTypeNumber(value) ?? value) : value,
   )

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { stream } from '#proto';
+import { GrpcOperations, stream } from '#proto';
 import { checkText, readJoin, type ChatJoin } from './chat-input.js';
 import { CHAT_ROOM_BUS, type ChatListener, type ChatRoomBus } from './chat-room-bus.js';
 import { SendBacklog, type OutgoingCall } from './send-backlog.js';
@@ -25,6 +25,7 @@ export class ChatSessionService {
   constructor(
     @Inject(CHAT_ROOM_BUS) private readonly bus: ChatRoomBus,
     @Inject(CHAT_LIMITS) private readonly limits: ChatLimits,
+    private readonly operations: GrpcOperations,
   ) {}
 
   /**
@@ -33,13 +34,26 @@ export class ChatSessionService {
    * The result is what the client receives: every message of the room, its
    * own included. The member leaves when either side ends, fails or is
    * cancelled. `call` is watched so that a reader who falls behind is dropped
-   * rather than queued for: the room never waits for anyone.
+   * rather than queued for: the room never waits for anyone. On shutdown the
+   * session ends with UNAVAILABLE (the member leaves; it may join again elsewhere).
    */
   session(
     incoming: Observable<stream.ChatMessage>,
     call: OutgoingCall,
   ): Observable<stream.ChatMessage> {
     return new Observable<stream.ChatMessage>((subscriber) => {
+      const shutdown = this.operations.shutdownSignal;
+      const stop = () =>
+        subscriber.error(
+          new RpcException({
+            code: status.UNAVAILABLE,
+            message: 'server is shutting down; join again to continue',
+          }),
+        );
+      if (shutdown.aborted) {
+        stop();
+        return;
+      }
       const backlog = new SendBacklog(call, this.limits.maxPending);
       let member: ChatJoin | undefined;
       let leave: (() => void) | undefined;
@@ -90,7 +104,10 @@ export class ChatSessionService {
         complete: () => subscriber.complete(),
       });
 
+      shutdown.addEventListener('abort', stop, { once: true });
+
       return () => {
+        shutdown.removeEventListener('abort', stop);
         input.unsubscribe();
         backlog.dispose();
         leave?.();

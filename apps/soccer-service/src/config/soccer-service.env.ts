@@ -13,9 +13,15 @@ export class SoccerServiceEnv extends GrpcEnv {
   @Max(65535)
   SOCCER_GRPC_PORT: number = 4001;
 
-  /** Where match videos live: {MEDIA_DIR}/{id}.mp4. Created when missing. */
+  /** Where match videos live: {MEDIA_DIR}/{id}.mp4. Created when missing (health checks it). */
   @IsString()
   MEDIA_DIR: string = './media';
+
+  /** How often MEDIA_DIR is checked for writes (health NOT_SERVING when it fails), in ms. */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  MEDIA_CHECK_INTERVAL_MS: number = 10_000;
 
   /** ffmpeg binary; empty: the one on PATH, else the one from @ffmpeg-installer. */
   @IsString()

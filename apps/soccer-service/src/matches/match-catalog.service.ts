@@ -44,7 +44,11 @@ export class MatchCatalogService {
       fps: m.fps,
       live: m.frames === undefined,
     }));
-    const names = await readdir(this.mediaDir);
+    // No readable MEDIA_DIR: the built-in matches only (health reports the directory).
+    const names = await readdir(this.mediaDir).catch((err: NodeJS.ErrnoException) => {
+      if (['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM'].includes(err.code ?? '')) return [];
+      throw err;
+    });
     const files = await Promise.all(
       names
         .filter((name) => name.endsWith('.mp4'))

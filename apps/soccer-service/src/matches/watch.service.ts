@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { stream } from '#proto';
+import { GrpcOperations, stream } from '#proto';
 import { checkMatchId } from '../media/match-id.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
@@ -14,16 +14,36 @@ import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js'
  * Streams a match's frames, pulled one at a time at the pace of the reader:
  * the next frame is produced only once the gRPC call can take it (Nest's own
  * writer would otherwise buffer every frame a slow reader has not taken).
+ *
+ * On shutdown every watch stops at once: its source is aborted (an ffmpeg
+ * child is killed) and the stream ends with UNAVAILABLE, so the client knows
+ * to watch again elsewhere; the app waits for the sources to be gone (ffmpeg
+ * reaped) before the process exits.
  */
 @Injectable()
-export class WatchService {
+export class WatchService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Watch');
   private active = 0;
+  /** The watches' sources, settled once their frames (and any ffmpeg child) are gone. */
+  private readonly sources = new Set<Promise<void>>();
 
-  constructor(private readonly catalog: MatchCatalogService) {}
+  constructor(
+    private readonly catalog: MatchCatalogService,
+    private readonly operations: GrpcOperations,
+  ) {}
+
+  /** Nest's shutdown hook, after the server has closed: sources are released. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.sources]);
+  }
 
   watch(request: stream.Match, call: Writable): Observable<stream.Video> {
     return new Observable<stream.Video>((subscriber) => {
+      const shutdown = this.operations.shutdownSignal;
+      if (shutdown.aborted) {
+        subscriber.error(shuttingDown());
+        return;
+      }
       const abort = new AbortController();
       const label = JSON.stringify(request.id.slice(0, 64)); // never raw input in logs
       let sent = 0;
@@ -46,7 +66,7 @@ export class WatchService {
           if (++sent === request.maxFrames) break;
         }
       };
-      run().then(
+      const source = run().then(
         () => {
           end('ended');
           subscriber.complete();
@@ -57,8 +77,18 @@ export class WatchService {
           subscriber.error(err instanceof RpcException ? err : internal(err));
         },
       );
+      this.sources.add(source);
+      void source.finally(() => this.sources.delete(source));
+
+      const stop = () => {
+        end('stopped (server shutting down)');
+        abort.abort();
+        subscriber.error(shuttingDown());
+      };
+      shutdown.addEventListener('abort', stop, { once: true });
       // Nest unsubscribes when the client cancels or goes away (and after the end).
       return () => {
+        shutdown.removeEventListener('abort', stop);
         abort.abort();
         end('cancelled');
       };
@@ -111,6 +141,13 @@ function validateRequest(request: stream.Match): void {
 /** Resolves once `call` takes writes without buffering; rejects on abort. */
 async function whenWritable(call: Writable, signal: AbortSignal): Promise<void> {
   if (call.writableNeedDrain) await once(call, 'drain', { signal });
+}
+
+function shuttingDown(): RpcException {
+  return new RpcException({
+    code: status.UNAVAILABLE,
+    message: 'server is shutting down; watch again to continue',
+  });
 }
 
 function internal(err: unknown): RpcException {

@@ -40,7 +40,13 @@ export class MatchUploadService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const removed = await removeStaleUploads(this.mediaDir, STALE_UPLOAD_MS);
+    // An unreadable MEDIA_DIR is not fatal: health reports it (MediaDirHealthService).
+    const removed = await removeStaleUploads(this.mediaDir, STALE_UPLOAD_MS).catch(
+      (err: unknown) => {
+        this.logger.warn(`stale uploads not cleaned up: ${(err as Error).message}`);
+        return 0;
+      },
+    );
     if (removed > 0) this.logger.warn(`removed ${removed} stale upload temp file(s)`);
   }
 

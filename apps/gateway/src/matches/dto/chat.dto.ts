@@ -1,7 +1,9 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 
 /** Query of `GET /v1/matches/:id/chat`: who joins. soccer-service judges the name itself. */
 export class ChatJoinQuery {
+  @ApiProperty({ minLength: 1, maxLength: 256, description: 'name in the room', example: 'ana' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)
@@ -11,12 +13,14 @@ export class ChatJoinQuery {
 /** Body of `POST /v1/matches/:id/chat`. */
 export class ChatPostBody {
   /** From the `joined` event of the poster's chat stream. */
+  @ApiProperty({ minLength: 1, maxLength: 64, description: 'from the `joined` event' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(64)
   sessionId: string;
 
   /** The message; its length limit (GATEWAY_CHAT_MAX_TEXT) is checked by the chat service. */
+  @ApiProperty({ minLength: 1, description: 'at most GATEWAY_CHAT_MAX_TEXT characters (500)' })
   @IsString()
   @IsNotEmpty()
   text: string;

@@ -1,0 +1,32 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+
+/** Swagger UI; its assets (swagger-ui-dist) are served from under it, never from a CDN. */
+export const DOCS_PATH = '/docs';
+/** The OpenAPI document, as JSON. */
+export const OPENAPI_JSON_PATH = '/docs/openapi.json';
+
+/** The OpenAPI 3 document of every route, from the controllers' and DTOs' decorators. */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Cheese Farm & Soccer gateway')
+    .setDescription(
+      'REST, SSE and MJPEG in front of the gRPC services cheese-service ' +
+        '(`cheesefarm.CheeseService`) and soccer-service (`stream.Soccer`). Every error has ' +
+        'one body, `{code, status, message}`, with the gRPC status that caused it; the HTTP ' +
+        "status follows grpc-gateway's table. Unknown body fields and query parameters are 400.",
+    )
+    .setVersion('1')
+    .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/** Serves Swagger UI at DOCS_PATH and the document at OPENAPI_JSON_PATH (GET routes only). */
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup(DOCS_PATH, app, createOpenApiDocument(app), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    raw: ['json'],
+    customSiteTitle: 'Gateway API',
+  });
+}

@@ -1,0 +1,86 @@
+import { Logger } from '@nestjs/common';
+import type { Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { GrpcHealth } from './grpc-health.js';
+import { addReflection } from './grpc-reflection.js';
+
+export interface GrpcOperationsOptions {
+  /** Fully qualified names of the services the server hosts, for health. */
+  services: readonly string[];
+  /** Serve server reflection (GRPC_REFLECTION). */
+  reflection: boolean;
+  /** How long a graceful shutdown waits for open calls (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+}
+
+/**
+ * What a gRPC server does besides its own services, in one place per process:
+ * health, reflection and the shutdown signal. `GrpcOperationsModule` provides
+ * it; `grpcServerOptions` registers it on the server (Nest's
+ * `onLoadPackageDefinition` hook); `serveUntilSignal` drives it.
+ */
+export class GrpcOperations {
+  readonly health: GrpcHealth;
+  private readonly logger = new Logger('GrpcOperations');
+  private readonly stopping = new AbortController();
+  private server?: Pick<Server, 'forceShutdown'>;
+
+  constructor(readonly options: GrpcOperationsOptions) {
+    this.health = new GrpcHealth(options.services);
+  }
+
+  /**
+   * Nest's `onLoadPackageDefinition(pkg, server)`: called with the bound
+   * grpc-js server before the app's services are added to it.
+   */
+  readonly onLoadPackageDefinition = (pkg: PackageDefinition, server: Server): void => {
+    this.server = server;
+    this.health.addToServer(server);
+    if (this.options.reflection) addReflection(server, pkg);
+    this.logger.log(
+      `grpc.health.v1.Health on; server reflection ${this.options.reflection ? 'on' : 'off (GRPC_REFLECTION=false)'}`,
+    );
+  };
+
+  /**
+   * Aborted when shutdown begins: streams that would otherwise never end
+   * (an endless match, a chat) end themselves on it.
+   */
+  get shutdownSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /** The server listens: health turns SERVING (where no check fails). */
+  serving(): void {
+    this.health.serving();
+  }
+
+  /**
+   * Reports a check of `service` (e.g. 'stream.Soccer', 'media-dir'): failing
+   * with `reason`, or passing when `reason` is undefined. Logged when it changes.
+   */
+  setCheck(service: string, check: string, reason: string | undefined): void {
+    if (!this.health.setCheck(service, check, reason)) return;
+    if (reason === undefined) {
+      this.logger.log(`${service}: check ${check} passes; health ${this.health.status(service)}`);
+    } else {
+      this.logger.warn(`${service}: check ${check} fails (${reason}); health NOT_SERVING`);
+    }
+  }
+
+  /** Shutdown begins: health NOT_SERVING (Watch calls told, then ended), shutdownSignal aborted. */
+  beginShutdown(): void {
+    if (this.shuttingDown) return;
+    this.health.stopping();
+    this.stopping.abort(new Error('server is shutting down'));
+  }
+
+  /** Cancels every call still open (the grace period is over). */
+  forceShutdown(): void {
+    this.server?.forceShutdown();
+  }
+}

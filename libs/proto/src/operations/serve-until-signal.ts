@@ -1,0 +1,90 @@
+import { Logger, type INestMicroservice } from '@nestjs/common';
+import { GrpcOperations } from './grpc-operations.js';
+
+/** After the grace period, how long the rest of app.close() (Nest's hooks) may take. */
+const CLOSE_TIMEOUT_AFTER_GRACE_MS = 5_000;
+
+const logger = new Logger('Shutdown');
+
+/**
+ * Starts serving `app` (a Nest gRPC microservice built with grpcServerOptions
+ * and GrpcOperationsModule), turns health SERVING, and handles SIGTERM and
+ * SIGINT with a graceful shutdown (`shutdownGracefully`) ending in exit code
+ * 0. Nest's own `enableShutdownHooks()` must not be used beside it: it
+ * re-raises the signal, so the process would end "on SIGTERM" instead.
+ *
+ * A second SIGINT (Ctrl-C again) skips the rest of the grace period; further
+ * SIGTERMs are ignored (a launcher may send one after the terminal's SIGINT).
+ */
+export async function serveUntilSignal(app: INestMicroservice): Promise<void> {
+  const operations = app.get(GrpcOperations);
+  // The port accepts connections (grpc-js binds first) before listen() resolves:
+  // a signal in between is handled too, once listen() has settled.
+  const listening = app.listen().then(() => operations.serving());
+
+  let closing: Promise<number> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) {
+      if (signal === 'SIGINT') {
+        logger.warn('SIGINT again: cancelling the calls still open');
+        operations.forceShutdown();
+      } else {
+        logger.log(`${signal} ignored: already shutting down`);
+      }
+      return;
+    }
+    closing = listening.catch(() => undefined).then(() => shutdownGracefully(app, signal));
+    void closing.then((code) => process.exit(code));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await listening;
+}
+
+/**
+ * The graceful shutdown, in order:
+ * 1. health NOT_SERVING for '' and every service; Watch calls get it, then end;
+ * 2. the shutdown signal aborts: endless streams end themselves (UNAVAILABLE);
+ * 3. app.close(): grpc-js tryShutdown stops listening and sends GOAWAY, so new
+ *    calls are refused while the calls in flight run to their end;
+ * 4. after SHUTDOWN_GRACE_MS, the calls still open are cancelled (forceShutdown);
+ * 5. Nest's shutdown hooks run (ffmpeg children reaped, timers cleared).
+ * Resolves with the exit code: 0, or 1 when closing failed or hung.
+ */
+export async function shutdownGracefully(app: INestMicroservice, reason: string): Promise<number> {
+  const operations = app.get(GrpcOperations);
+  const graceMs = operations.options.shutdownGraceMs;
+  const started = performance.now();
+  logger.log(`${reason}: NOT_SERVING, refusing new calls, draining (grace ${graceMs} ms)`);
+  operations.beginShutdown();
+
+  const force = setTimeout(() => {
+    logger.warn(`grace period of ${graceMs} ms over: cancelling the calls still open`);
+    operations.forceShutdown();
+  }, graceMs);
+  let hung: NodeJS.Timeout | undefined;
+  const closeHung = new Promise<number>((resolve) => {
+    hung = setTimeout(() => {
+      logger.error('shutdown hooks did not finish in time; exiting anyway');
+      resolve(1);
+    }, graceMs + CLOSE_TIMEOUT_AFTER_GRACE_MS);
+  });
+  const closed = app.close().then(
+    () => {
+      logger.log(`stopped in ${Math.round(performance.now() - started)} ms`);
+      return 0;
+    },
+    (err: unknown) => {
+      logger.error(
+        `shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+      return 1;
+    },
+  );
+  try {
+    return await Promise.race([closed, closeHung]);
+  } finally {
+    clearTimeout(force);
+    clearTimeout(hung);
+  }
+}
