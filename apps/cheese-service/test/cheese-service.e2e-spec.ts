@@ -1,26 +1,11 @@
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { APPS, AppProcess, freePort } from '#launcher';
+import { orderCheese } from './support/order-cheese.js';
 import { cheesefarm, createGrpcClient } from '#proto';
 import { AGING_DAYS } from '../src/cheese/cheese-aging.js';
-
-type OrderFn = (
-  request: cheesefarm.CheeseRequest,
-  metadata: Metadata,
-  options: { deadline?: number },
-  callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
-) => void;
-
-function order(client: Client, type: number, deadlineMs = 5000): Promise<cheesefarm.Cheese> {
-  const call = (client as unknown as { order: OrderFn }).order.bind(client);
-  return new Promise((resolve, reject) =>
-    call({ type }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, cheese) =>
-      err ? reject(err) : resolve(cheese!),
-    ),
-  );
-}
 
 describe('cheese-service over gRPC', () => {
   let app: AppProcess;
@@ -43,7 +28,7 @@ describe('cheese-service over gRPC', () => {
   it.each(Object.entries(AGING_DAYS))(
     'orders type %s and gets it back, aged in range',
     async (type, range) => {
-      const cheese = await order(client, Number(type));
+      const cheese = await orderCheese(client, Number(type));
       expect(cheese.type).toBe(Number(type));
       expect(cheese.age).toBeGreaterThanOrEqual(range.minDays);
       expect(cheese.age).toBeLessThanOrEqual(range.maxDays);
@@ -51,11 +36,13 @@ describe('cheese-service over gRPC', () => {
   );
 
   it('answers INVALID_ARGUMENT for type 42, naming the valid types', async () => {
-    const err = (await order(client, 42).catch((e: unknown) => e)) as ServiceError;
+    const err = (await orderCheese(client, 42).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toContain('BRIE (1)');
     // ... and keeps serving.
-    expect((await order(client, cheesefarm.CheeseType.BRIE)).type).toBe(cheesefarm.CheeseType.BRIE);
+    expect((await orderCheese(client, cheesefarm.CheeseType.BRIE)).type).toBe(
+      cheesefarm.CheeseType.BRIE,
+    );
   });
 });
 
@@ -78,9 +65,9 @@ describe('cheese-service honours deadlines', () => {
   });
 
   it('DEADLINE_EXCEEDED when preparation outlasts the deadline, a cheese when it does not', async () => {
-    const err = (await order(client, 1, 100).catch((e: unknown) => e)) as ServiceError;
+    const err = (await orderCheese(client, 1, 100).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
-    expect((await order(client, 1, 5000)).type).toBe(1);
+    expect((await orderCheese(client, 1, 5000)).type).toBe(1);
   });
 });
 

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   credentials,
   loadPackageDefinition,
-  Metadata,
   status,
   type Client,
   type ClientDuplexStream,
@@ -17,6 +16,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { AppProcess, freePort } from '#launcher';
+import { orderCheese } from './support/order-cheese.js';
 import {
   cheesefarm,
   checkHealth,
@@ -41,22 +41,6 @@ async function bufCurl(port: number, args: string[]): Promise<string> {
 }
 
 const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
-
-type OrderFn = (
-  request: cheesefarm.CheeseRequest,
-  metadata: Metadata,
-  options: { deadline?: number },
-  callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
-) => void;
-
-function order(client: Client, type: number, deadlineMs = 5000): Promise<cheesefarm.Cheese> {
-  const call = (client as unknown as { order: OrderFn }).order.bind(client);
-  return new Promise((resolve, reject) =>
-    call({ type }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, cheese) =>
-      err ? reject(err) : resolve(cheese!),
-    ),
-  );
-}
 
 /** Starts cheese-service; resolves once its health says SERVING. */
 async function startCheese(env: Record<string, string> = {}) {
@@ -174,7 +158,7 @@ describe('cheese-service with GRPC_REFLECTION=false', () => {
     expect(await checkHealth(health, '')).toBe('SERVING');
     const client = createGrpcClient('cheese', `127.0.0.1:${port}`);
     try {
-      expect((await order(client, cheesefarm.CheeseType.BRIE)).type).toBe(
+      expect((await orderCheese(client, cheesefarm.CheeseType.BRIE)).type).toBe(
         cheesefarm.CheeseType.BRIE,
       );
     } finally {
@@ -233,7 +217,7 @@ describe('cheese-service graceful shutdown', () => {
         await expect.poll(() => watches.map((w) => w.seen)).toEqual([['SERVING'], ['SERVING']]);
 
         const started = performance.now();
-        const inFlight = order(cheese, cheesefarm.CheeseType.BRIE, 10_000);
+        const inFlight = orderCheese(cheese, cheesefarm.CheeseType.BRIE, 10_000);
         await new Promise((resolve) => setTimeout(resolve, 300)); // the order is being prepared
 
         const signalled = performance.now();
@@ -251,7 +235,7 @@ describe('cheese-service graceful shutdown', () => {
         }
 
         // New calls are refused while the order in flight is still being prepared.
-        const refused = (await order(cheese, cheesefarm.CheeseType.ROQUEFORT, 3000).catch(
+        const refused = (await orderCheese(cheese, cheesefarm.CheeseType.ROQUEFORT, 3000).catch(
           (e: unknown) => e,
         )) as ServiceError;
         expect(refused.code).toBe(status.UNAVAILABLE);
@@ -285,7 +269,7 @@ describe('cheese-service graceful shutdown', () => {
     });
     const cheese = createGrpcClient('cheese', `127.0.0.1:${port}`);
     try {
-      const inFlight = order(cheese, cheesefarm.CheeseType.BRIE, 30_000).catch(
+      const inFlight = orderCheese(cheese, cheesefarm.CheeseType.BRIE, 30_000).catch(
         (e: unknown) => e as ServiceError,
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
