@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   credentials as grpcCredentials,
   loadPackageDefinition,
@@ -8,13 +7,7 @@ import {
   type GrpcObject,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import {
-  GRPC_SERVICES,
-  PROTO_LOADER_OPTIONS,
-  PROTO_ROOT,
-  type GrpcServiceKey,
-} from './grpc-options.js';
+import { GRPC_SERVICES, loadServiceProto, type GrpcServiceKey } from './grpc-options.js';
 
 /**
  * A plain @grpc/grpc-js client of one of GRPC_SERVICES, with the very loader
@@ -26,12 +19,8 @@ export function createGrpcClient(
   credentials: ChannelCredentials = grpcCredentials.createInsecure(),
   options: ChannelOptions = {},
 ): Client {
-  const { package: pkg, protoFile, service } = GRPC_SERVICES[key];
-  const definition = loadSync(join(PROTO_ROOT, protoFile), {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [PROTO_ROOT],
-  });
-  const namespace = loadPackageDefinition(definition)[pkg] as GrpcObject;
+  const { package: pkg, service } = GRPC_SERVICES[key];
+  const namespace = loadPackageDefinition(loadServiceProto(key))[pkg] as GrpcObject;
   const Constructor = namespace[service] as ServiceClientConstructor;
   return new Constructor(target, credentials, options);
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
+import type { ServiceDefinition } from '@grpc/proto-loader';
 import { cheesefarm, stream } from './index.js';
 import {
   GRPC_SERVICES,
-  PROTO_LOADER_OPTIONS,
   PROTO_ROOT,
+  loadServiceProto,
   grpcClientOptions,
   grpcServerOptions,
   grpcServiceName,
@@ -13,12 +13,8 @@ import {
 
 /** The method definitions the running apps get, loaded with the apps' options. */
 function service(key: keyof typeof GRPC_SERVICES): ServiceDefinition {
-  const { package: pkg, protoFile, service: name } = GRPC_SERVICES[key];
-  const definition = loadSync(join(PROTO_ROOT, protoFile), {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [PROTO_ROOT],
-  });
-  return definition[`${pkg}.${name}`] as ServiceDefinition;
+  const { package: pkg, service: name } = GRPC_SERVICES[key];
+  return loadServiceProto(key)[`${pkg}.${name}`] as ServiceDefinition;
 }
 
 // Key lists checked against the generated interfaces at compile time

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { ChannelOptions, Server } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import * as cheese from './generated/cheesefarm/cheese.pb.js';
 import * as stream from './generated/stream/stream.pb.js';
@@ -42,6 +42,16 @@ export const GRPC_SERVICES = {
 
 export type GrpcServiceKey = keyof typeof GRPC_SERVICES;
 
+/** A mutable copy of PROTO_LOADER_OPTIONS, as Nest and proto-loader take them. */
+function loaderOptions() {
+  return { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] };
+}
+
+/** The proto of one of GRPC_SERVICES, loaded exactly as the apps load it. */
+export function loadServiceProto(key: GrpcServiceKey): PackageDefinition {
+  return loadSync(join(PROTO_ROOT, GRPC_SERVICES[key].protoFile), loaderOptions());
+}
+
 /** The fully qualified name of a service: 'cheesefarm.CheeseService', 'stream.Soccer'. */
 export function grpcServiceName(key: GrpcServiceKey): string {
   return `${GRPC_SERVICES[key].package}.${GRPC_SERVICES[key].service}`;
@@ -70,7 +80,7 @@ function baseOptions(key: GrpcServiceKey, link: GrpcLinkConfig) {
   return {
     package: def.package,
     protoPath: join(PROTO_ROOT, def.protoFile),
-    loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
+    loader: loaderOptions(),
     url: link.url,
     maxReceiveMessageLength: link.maxMessageBytes,
     maxSendMessageLength: link.maxMessageBytes,
