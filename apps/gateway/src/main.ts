@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { closeOnSignal } from './close-on-signal.js';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttpPlatform, createHttpAdapter } from './http-platform.js';
@@ -16,7 +17,7 @@ async function bootstrap() {
   const config = app.get<ConfigService<GatewayEnv, true>>(ConfigService);
   configureHttpPlatform(app, config.get('GATEWAY_BODY_LIMIT_BYTES', { infer: true }));
   setupOpenApi(app);
-  app.enableShutdownHooks();
+  closeOnSignal(app);
   const host = config.get('GATEWAY_HTTP_HOST', { infer: true });
   const port = config.get('GATEWAY_HTTP_PORT', { infer: true });
   await app.listen(port, host);
