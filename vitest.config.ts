@@ -12,6 +12,7 @@ export default defineConfig({
     alias: {
       '#proto': src('./libs/proto/src/index.ts'),
       '#config': src('./libs/config/src/index.ts'),
+      '#observability': src('./libs/observability/src/index.ts'),
       '#launcher': src('./libs/launcher/src/index.ts'),
     },
   },

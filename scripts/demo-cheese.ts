@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata } from '@grpc/grpc-js';
 import { ClientGrpcProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { cheesefarm, grpcClientOptions } from '#proto';
+import { cheesefarm, grpcClientOptions, grpcClientSecurity } from '#proto';
 
 const target = process.env.CHEESE_GRPC_URL ?? 'localhost:4000';
 const count = Number(process.argv[2] ?? Infinity);
@@ -17,6 +17,8 @@ const client = new ClientGrpcProxy(
     url: target,
     maxMessageBytes: 4 * 1024 * 1024,
     unaryDeadlineMs: 5000,
+    // The gateway's variables: GRPC_TLS_CA (+ client cert/key), GRPC_AUTH_TOKEN.
+    security: grpcClientSecurity(process.env),
   }).options,
 );
 const cheeses = client.getService<cheesefarm.CheeseServiceClient>(cheesefarm.CHEESE_SERVICE_NAME);

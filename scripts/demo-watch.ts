@@ -5,7 +5,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { ClientGrpcProxy } from '@nestjs/microservices';
 import { lastValueFrom, tap } from 'rxjs';
-import { grpcClientOptions, stream } from '#proto';
+import { grpcClientOptions, grpcClientSecurity, stream } from '#proto';
 
 const target = process.env.SOCCER_GRPC_URL ?? 'localhost:4001';
 const [id = 'demo', maxFrames = '0'] = process.argv.slice(2);
@@ -15,6 +15,8 @@ const client = new ClientGrpcProxy(
     url: target,
     maxMessageBytes: 64 * 1024 * 1024,
     unaryDeadlineMs: 5000,
+    // The gateway's variables: GRPC_TLS_CA (+ client cert/key), GRPC_AUTH_TOKEN.
+    security: grpcClientSecurity(process.env),
   }).options,
 );
 const soccer = client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);

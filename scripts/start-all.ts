@@ -2,7 +2,7 @@
  * `npm start`: every app as its own process, started in dependency order,
  * each waited for before the next; Ctrl-C stops them all.
  */
-import { APPS, AppProcess, type AppName } from '#launcher';
+import { APPS, AppProcess, hasMetricsPort, type AppName } from '#launcher';
 
 const START_ORDER: AppName[] = ['cheese-service', 'soccer-service', 'gateway'];
 
@@ -19,6 +19,9 @@ async function stopAll(code: number): Promise<never> {
 }
 
 const portOf = (name: AppName) => Number(process.env[APPS[name].portVar] ?? APPS[name].defaultPort);
+// Each service's own default metrics port: one METRICS_PORT for all would collide.
+const metricsPortOf = (name: AppName) =>
+  hasMetricsPort(name) ? APPS[name].defaultMetricsPort : undefined;
 // The gateway dials the ports the services were given, unless told otherwise.
 const env = {
   CHEESE_GRPC_URL: process.env.CHEESE_GRPC_URL ?? `localhost:${portOf('cheese-service')}`,
@@ -27,7 +30,12 @@ const env = {
 
 for (const name of START_ORDER) {
   try {
-    const app = await AppProcess.start(name, { port: portOf(name), env, stdio: 'inherit' });
+    const app = await AppProcess.start(name, {
+      port: portOf(name),
+      metricsPort: metricsPortOf(name),
+      env,
+      stdio: 'inherit',
+    });
     app.child.once('exit', (code) => {
       if (stopping) return;
       console.error(`${name} exited (${code}); stopping the others`);
@@ -48,6 +56,12 @@ console.log(
     '',
     'All apps are up:',
     ...running.map((app) => `  ${app.name.padEnd(15)} ${APPS[app.name].describe(app.port)}`),
+    '',
+    'Prometheus metrics:',
+    ...running.map((app) => {
+      const port = metricsPortOf(app.name) ?? app.port;
+      return `  ${app.name.padEnd(15)} http://localhost:${port}/metrics`;
+    }),
     '',
     `Try: curl -s -X POST localhost:${running.at(-1)?.port}/v1/cheese/orders -H 'content-type: application/json' -d '{"type":"BRIE"}'`,
     'Ctrl-C stops everything.',

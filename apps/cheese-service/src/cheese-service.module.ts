@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
+import { MetricsServerModule, ObservabilityModule } from '#observability';
 import { GrpcOperationsModule } from '#proto';
 import { CheeseModule } from './cheese/cheese.module.js';
 import { CheeseServiceEnv } from './config/cheese-service.env.js';
@@ -12,6 +13,8 @@ import { CheeseServiceEnv } from './config/cheese-service.env.js';
       ignoreEnvFile: true,
       validate: validateEnv(CheeseServiceEnv),
     }),
+    ObservabilityModule.forApp('cheese-service'),
+    MetricsServerModule,
     GrpcOperationsModule.forServices('cheese'),
     CheeseModule,
   ],

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { GrpcOperations, grpcServerOptions, serveUntilSignal } from '#proto';
 import { CheeseServiceModule } from './cheese-service.module.js';
 import type { CheeseServiceEnv } from './config/cheese-service.env.js';
@@ -9,6 +10,7 @@ import type { CheeseServiceEnv } from './config/cheese-service.env.js';
 async function bootstrap() {
   const app = await NestFactory.createMicroservice(CheeseServiceModule, {
     abortOnError: false,
+    bufferLogs: true,
     inject: [ConfigService, GrpcOperations],
     useFactory: (config: ConfigService<CheeseServiceEnv, true>, operations: GrpcOperations) =>
       grpcServerOptions(
@@ -20,6 +22,7 @@ async function bootstrap() {
         operations,
       ),
   });
+  app.useLogger(app.get(PinoNestLogger));
   // Listens, reports SERVING, and shuts down gracefully on SIGTERM/SIGINT (docs/operations.md).
   await serveUntilSignal(app);
   const config = app.get<ConfigService<CheeseServiceEnv, true>>(ConfigService);

@@ -252,8 +252,8 @@ describe('cheese-service graceful shutdown', () => {
         // ...and then the process exits 0, well within the grace period.
         expect(await exit).toBe('0');
         expect(performance.now() - signalled).toBeLessThan(GRACE_MS);
-        expect(app.logs).toMatch(/SIGTERM: NOT_SERVING, refusing new calls, draining/);
-        expect(app.logs).toMatch(/stopped in \d+ ms/);
+        expect(app.logMessages).toMatch(/SIGTERM: NOT_SERVING, refusing new calls, draining/);
+        expect(app.logMessages).toMatch(/stopped in \d+ ms/);
       } finally {
         health.close();
         cheese.close();
@@ -278,7 +278,9 @@ describe('cheese-service graceful shutdown', () => {
       expect(performance.now() - signalled).toBeLessThan(3000);
       const err = (await inFlight) as ServiceError;
       expect([status.CANCELLED, status.UNAVAILABLE]).toContain(err.code);
-      expect(app.logs).toMatch(/grace period of 500 ms over: cancelling the calls still open/);
+      expect(app.logMessages).toMatch(
+        /grace period of 500 ms over: cancelling the calls still open/,
+      );
     } finally {
       cheese.close();
       await app.stop('SIGKILL');

@@ -1,29 +1,126 @@
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { GatewayEnv } from './config/gateway.env.js';
+import { ShutdownState } from './health/shutdown-state.js';
+
+/** After the grace period, how long the rest of closing (Nest's hooks) may take. */
+const CLOSE_TIMEOUT_AFTER_GRACE_MS = 5_000;
+/** While closing, how often keep-alive connections that went idle are closed. */
+const IDLE_REAP_INTERVAL_MS = 50;
 
 const logger = new Logger('Shutdown');
 
+export interface DrainOptions {
+  /** From the signal, how long requests in flight get before their connections are cut. */
+  graceMs: number;
+  /** From the signal, how long the gateway goes on serving with /readyz at 503 first. */
+  delayMs: number;
+}
+
 /**
- * Closes the app on the first SIGTERM or SIGINT (its shutdown hooks end the
- * open streams and cancel their gRPC calls) and exits 0. Used instead of
- * Nest's enableShutdownHooks(), which re-raises the signal: a launcher that
- * follows the terminal's SIGINT with a SIGTERM would then see the process
- * die "on SIGTERM" or "on SIGINT" depending on which came first. Later
- * signals are ignored while closing.
+ * Drains the gateway on the first SIGTERM or SIGINT, then exits 0:
+ *
+ * 1. `/readyz` answers 503 (ShutdownState); for GATEWAY_SHUTDOWN_DELAY_MS
+ *    everything else is still served, so load balancers stop sending first;
+ * 2. `app.close()`: new requests on open connections get 503 with
+ *    `Connection: close`, open SSE streams get their last event and end
+ *    (OpenStreams), the server stops accepting connections and closes idle
+ *    ones, and requests in flight (orders, uploads) run to their end; then
+ *    the gRPC clients close;
+ * 3. SHUTDOWN_GRACE_MS after the signal, connections still open are cut.
+ *
+ * The exit code is 1 only when closing failed, or still hangs 5 s after the
+ * grace period. A second SIGINT (Ctrl-C again) skips the waiting; further
+ * SIGTERMs are ignored (a launcher may send one after the terminal's
+ * SIGINT). Nest's enableShutdownHooks() is not used: it re-raises the
+ * signal, so the process would end "on SIGTERM" instead of with code 0.
  */
 export function closeOnSignal(app: INestApplication): void {
-  let closing = false;
+  const config = app.get<ConfigService<GatewayEnv, true>>(ConfigService);
+  const graceMs = config.get('SHUTDOWN_GRACE_MS', { infer: true });
+  const options: DrainOptions = {
+    graceMs,
+    delayMs: Math.min(config.get('GATEWAY_SHUTDOWN_DELAY_MS', { infer: true }), graceMs),
+  };
+  let drain: HttpDrain | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) return;
-    closing = true;
-    logger.log(`${signal}: closing`);
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
+    if (drain) {
+      if (signal === 'SIGINT') {
+        logger.warn('SIGINT again: closing the connections still open');
+        drain.force();
+      } else {
+        logger.log(`${signal} ignored: already shutting down`);
+      }
+      return;
+    }
+    drain = new HttpDrain(app, options);
+    void drain.run(signal).then((code) => process.exit(code));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** One shutdown of the gateway's HTTP side (see closeOnSignal). */
+export class HttpDrain {
+  private readonly skipDelay = new AbortController();
+
+  constructor(
+    private readonly app: INestApplication,
+    private readonly options: DrainOptions,
+  ) {}
+
+  /** Cuts every connection still open; the drain then finishes at once. */
+  force(): void {
+    this.skipDelay.abort();
+    (this.app.getHttpServer() as Server).closeAllConnections();
+  }
+
+  /** Drains and closes the app; resolves with the exit code. */
+  async run(reason: string): Promise<number> {
+    const { graceMs, delayMs } = this.options;
+    const started = performance.now();
+    this.app.get(ShutdownState).begin();
+    logger.log(
+      `${reason}: /readyz 503, serving ${delayMs} ms more, then draining (grace ${graceMs} ms)`,
+    );
+    const grace = setTimeout(() => {
+      logger.warn(`grace period of ${graceMs} ms over: closing the connections still open`);
+      this.force();
+    }, graceMs);
+    let hung: NodeJS.Timeout | undefined;
+    const closeHung = new Promise<number>((resolve) => {
+      hung = setTimeout(() => {
+        logger.error('shutdown hooks did not finish in time; exiting anyway');
+        resolve(1);
+      }, graceMs + CLOSE_TIMEOUT_AFTER_GRACE_MS);
+    });
+    let reaper: NodeJS.Timeout | undefined;
+    try {
+      await sleep(delayMs, undefined, { signal: this.skipDelay.signal }).catch(() => undefined);
+      // server.close() closes the idle keep-alive connections of that moment
+      // only; one whose request finishes later would hold the close up until
+      // its keep-alive timeout (72 s). Close each as soon as it is idle.
+      const server = this.app.getHttpServer() as Server;
+      reaper = setInterval(() => server.closeIdleConnections(), IDLE_REAP_INTERVAL_MS);
+      const closed = this.app.close().then(
+        () => {
+          logger.log(`stopped in ${Math.round(performance.now() - started)} ms`);
+          return 0;
+        },
+        (err: unknown) => {
+          logger.error(
+            `shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+          );
+          return 1;
+        },
+      );
+      return await Promise.race([closed, closeHung]);
+    } finally {
+      clearTimeout(grace);
+      clearTimeout(hung);
+      clearInterval(reaper);
+    }
+  }
 }

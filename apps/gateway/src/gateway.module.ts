@@ -2,11 +2,14 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { validateEnv } from '#config';
+import { ObservabilityModule } from '#observability';
 import { CheeseModule } from './cheese/cheese.module.js';
 import { GatewayEnv } from './config/gateway.env.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
 import { GrpcClientsModule } from './grpc-clients/grpc-clients.module.js';
+import { HealthModule } from './health/health.module.js';
 import { MatchesModule } from './matches/matches.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { WebModule } from './web/web.module.js';
 
 @Module({
@@ -16,9 +19,12 @@ import { WebModule } from './web/web.module.js';
       ignoreEnvFile: true,
       validate: validateEnv(GatewayEnv),
     }),
+    ObservabilityModule.forApp('gateway'),
     GrpcClientsModule,
     CheeseModule,
     MatchesModule,
+    HealthModule,
+    MetricsModule,
     WebModule,
   ],
   providers: [

@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Registry } from 'prom-client';
+import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
 
 /** Media types a streamed body may have (match videos). */
 export const STREAM_BODY_TYPES = ['application/octet-stream', 'video/mp4'];
@@ -17,17 +20,26 @@ export const STREAM_BODY = { streamBody: true } as const;
  * prototype-poisoning checks without extra middleware.
  */
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ return503OnClosing: true });
+  // Fastify's request id is the one logs, traces and gRPC metadata carry.
+  return new FastifyAdapter({
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => requestIdOf(req),
+  });
 }
 
 /**
  * Accept only JSON bodies, up to `bodyLimit` bytes (415 / 413 otherwise),
  * except on STREAM_BODY routes, which get the body of STREAM_BODY_TYPES as a
  * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
- * exception filters, so they get the API's error body too.
+ * exception filters, so they get the API's error body too. Every request
+ * gets a request id and a trace span, and is counted in the HTTP metrics
+ * (docs/operations.md).
  */
 export function configureHttpPlatform(app: NestFastifyApplication, bodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance();
+  installHttpTelemetry(fastify);
+  installHttpMetrics(fastify, app.get(Registry));
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
     'application/json',

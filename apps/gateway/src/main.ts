@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { closeOnSignal } from './close-on-signal.js';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { GatewayModule } from './gateway.module.js';
@@ -13,7 +14,9 @@ async function bootstrap() {
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, createHttpAdapter(), {
     abortOnError: false,
     bodyParser: false,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
   const config = app.get<ConfigService<GatewayEnv, true>>(ConfigService);
   configureHttpPlatform(app, config.get('GATEWAY_BODY_LIMIT_BYTES', { infer: true }));
   setupOpenApi(app);

@@ -207,10 +207,11 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
           `peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB during a ${(size / MB).toFixed(0)} MiB ` +
           `upload at ${(size / MB / seconds).toFixed(0)} MiB/s`,
       );
-      // Buffering the body would add the whole file; streaming adds what V8
-      // lets pile up between collections.
-      expect(peak - idle[name]).toBeLessThan(100 * 1024);
-      expect(peak).toBeLessThan(150 * 1024);
+      // Buffering the body would add the whole file (207 MiB); streaming adds
+      // what V8 lets pile up between collections (about 30 MiB here).
+      expect(peak - idle[name]).toBeLessThan(64 * 1024);
+      // DESIGN.md's bar for a 1 GiB upload: peak memory under 200 MB.
+      expect(peak).toBeLessThan((200 * 1e6) / 1024);
     }
 
     const list = (await (await fetch(`${base}/v1/matches`)).json()) as {

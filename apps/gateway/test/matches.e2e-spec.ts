@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { AppProcess, freePort } from '#launcher';
+import { AppProcess, freePort, logMessage } from '#launcher';
 
 interface SseEvent {
   event: string;
@@ -156,7 +156,7 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
     soccer.child.stdout!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop()!;
-      serviceLines.push(...lines);
+      serviceLines.push(...lines.map(logMessage));
     });
     gateway = await AppProcess.start('gateway', {
       port: httpPort,

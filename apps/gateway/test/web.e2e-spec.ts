@@ -119,7 +119,7 @@ describe('the web page, in chromium, against the real apps', () => {
 
   /** soccer-service's count of open Watch streams, from its last "(N active)" log line. */
   function activeWatches(): number {
-    const counts = [...soccer.logs.matchAll(/Watch "[^"]*" .*?\((\d+) active\)/g)];
+    const counts = [...soccer.logMessages.matchAll(/Watch "[^"]*" .*?\((\d+) active\)/g)];
     return counts.length ? Number(counts.at(-1)![1]) : 0;
   }
 
@@ -184,7 +184,7 @@ describe('the web page, in chromium, against the real apps', () => {
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.getByText(/Stopped after \d+ frames/).waitFor();
     await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
-    expect(soccer.logs).toMatch(/Watch "live" cancelled after \d+ frames \(0 active\)/);
+    expect(soccer.logMessages).toMatch(/Watch "live" cancelled after \d+ frames \(0 active\)/);
     const stoppedAt = await frameCount(page);
     await page.waitForTimeout(500);
     expect(await frameCount(page)).toBe(stoppedAt);
@@ -284,7 +284,7 @@ describe('the web page, in chromium, against the real apps', () => {
     expect(await frameCount(page)).toBe(frames);
     expect(await page.getByRole('button', { name: 'Play', exact: true }).isVisible()).toBe(true);
     await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
-    expect(soccer.logs).toMatch(/Watch "cup-final" \w+ after \d+ frames/);
+    expect(soccer.logMessages).toMatch(/Watch "cup-final" \w+ after \d+ frames/);
     await screenshot(page, '08-upload-ended');
     await closePage(page);
   });

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { GrpcOperations, grpcServerOptions, serveUntilSignal } from '#proto';
 import type { SoccerServiceEnv } from './config/soccer-service.env.js';
 import { SoccerServiceModule } from './soccer-service.module.js';
@@ -9,6 +10,7 @@ import { SoccerServiceModule } from './soccer-service.module.js';
 async function bootstrap() {
   const app = await NestFactory.createMicroservice(SoccerServiceModule, {
     abortOnError: false,
+    bufferLogs: true,
     inject: [ConfigService, GrpcOperations],
     useFactory: (config: ConfigService<SoccerServiceEnv, true>, operations: GrpcOperations) =>
       grpcServerOptions(
@@ -20,6 +22,7 @@ async function bootstrap() {
         operations,
       ),
   });
+  app.useLogger(app.get(PinoNestLogger));
   // Listens, reports SERVING, and shuts down gracefully on SIGTERM/SIGINT (docs/operations.md).
   await serveUntilSignal(app);
   const config = app.get<ConfigService<SoccerServiceEnv, true>>(ConfigService);

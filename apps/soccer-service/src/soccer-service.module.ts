@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
+import { MetricsServerModule, ObservabilityModule } from '#observability';
 import { GrpcOperationsModule } from '#proto';
 import { ChatModule } from './chat/chat.module.js';
 import { SoccerServiceEnv } from './config/soccer-service.env.js';
@@ -15,6 +16,8 @@ import { UploadsModule } from './uploads/uploads.module.js';
       ignoreEnvFile: true,
       validate: validateEnv(SoccerServiceEnv),
     }),
+    ObservabilityModule.forApp('soccer-service'),
+    MetricsServerModule,
     GrpcOperationsModule.forServices('soccer'),
     MediaModule,
     MatchesModule,

@@ -88,7 +88,7 @@ describe('soccer-service: health and reflection', () => {
   });
 
   it('says in its log which ffmpeg and ffprobe it found', () => {
-    expect(app.logs).toMatch(/ffmpeg \/\S*ffmpeg, ffprobe \/\S*ffprobe/);
+    expect(app.logMessages).toMatch(/ffmpeg \/\S*ffmpeg, ffprobe \/\S*ffprobe/);
   });
 
   it('the write check leaves nothing behind in MEDIA_DIR', async () => {
@@ -181,8 +181,8 @@ describe('soccer-service graceful shutdown', () => {
         expect(performance.now() - signalled).toBeLessThan(3000); // nothing had to wait
         expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
         expect(decoders.filter(exists)).toEqual([]);
-        expect(app.logs).toMatch(/Watch "x" stopped \(server shutting down\)/);
-        expect(app.logs).toMatch(/Watch "live" stopped \(server shutting down\)/);
+        expect(app.logMessages).toMatch(/Watch "x" stopped \(server shutting down\)/);
+        expect(app.logMessages).toMatch(/Watch "live" stopped \(server shutting down\)/);
       } finally {
         client.close();
         health.close();
@@ -224,7 +224,7 @@ describe('soccer-service health follows MEDIA_DIR', () => {
           .poll(() => checkHealth(health, 'stream.Soccer').catch(() => 'DOWN'))
           .toBe('NOT_SERVING');
         expect(await checkHealth(health, '')).toBe('NOT_SERVING');
-        expect(app.logs).toMatch(/check media-dir fails \(MEDIA_DIR \S+ is not writable/);
+        expect(app.logMessages).toMatch(/check media-dir fails \(MEDIA_DIR \S+ is not writable/);
 
         // Still up: the built-in matches list and play.
         const list = await new Promise<stream.ListMatchesResponse>((resolve, reject) =>
@@ -244,7 +244,7 @@ describe('soccer-service health follows MEDIA_DIR', () => {
         await mkdir(parent);
         await waitForServing(health, 'stream.Soccer', 5000);
         expect(await checkHealth(health, '')).toBe('SERVING');
-        expect(app.logs).toMatch(/check media-dir passes; health SERVING/);
+        expect(app.logMessages).toMatch(/check media-dir passes; health SERVING/);
         expect(await app.stop()).toBe('0');
       } finally {
         client.close();

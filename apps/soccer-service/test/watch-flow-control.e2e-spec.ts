@@ -34,7 +34,7 @@ function watchThenCancel(service: SoccerService, request: Partial<stream.Match>,
 
 /** What the service's log says about its Watch streams. */
 function watchEnds(service: SoccerService) {
-  const log = service.app.logs;
+  const log = service.app.logMessages;
   return {
     active: Number([...log.matchAll(/\((\d+) active\)/g)].at(-1)?.[1]),
     cancelledAfter: [...log.matchAll(/Watch "(\S+)" cancelled after (\d+) frames/g)].map((m) => ({

@@ -1,8 +1,9 @@
 import { IsBoolean, IsInt, Max, Min } from 'class-validator';
 import { EnvBoolean } from './env-boolean.js';
+import { GrpcSecurityEnv } from './grpc-security-env.js';
 
 /** Environment shared by every app that speaks gRPC. */
-export class GrpcEnv {
+export class GrpcEnv extends GrpcSecurityEnv {
   /** Largest gRPC message sent or received, in bytes (grpc's default is 4 MiB). */
   @IsInt()
   @Min(1024)

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APPS, NODE_ARGS, type AppName } from './apps.js';
+import { APPS, hasMetricsPort, NODE_ARGS, type AppName } from './apps.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
 const ROOT = fileURLToPath(
@@ -15,6 +15,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Port the app listens on; it is waited for. */
   port: number;
+  /**
+   * METRICS_PORT of a gRPC service (it listens there before its gRPC port).
+   * Absent: 0, no metrics endpoint, so that any number of services can run
+   * side by side, as the tests start them. The gateway serves /metrics on `port`.
+   */
+  metricsPort?: number;
   /** Give up waiting after this many ms. */
   readyTimeoutMs?: number;
   /** Where the app's output goes: 'inherit' for a terminal, else kept for errors. */
@@ -38,7 +44,12 @@ export class AppProcess {
   static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
     const child = spawn(process.execPath, [...NODE_ARGS, APPS[name].entry], {
       cwd: ROOT,
-      env: { ...process.env, [APPS[name].portVar]: String(options.port), ...options.env },
+      env: {
+        ...process.env,
+        [APPS[name].portVar]: String(options.port),
+        ...(hasMetricsPort(name) ? { METRICS_PORT: String(options.metricsPort ?? 0) } : {}),
+        ...options.env,
+      },
       stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     const app = new AppProcess(name, options.port, child);
@@ -46,9 +57,14 @@ export class AppProcess {
     return app;
   }
 
-  /** Everything the app printed (kept when started with stdio 'pipe'). */
+  /** Everything the app printed (kept when started with stdio 'pipe'): JSON log lines. */
   get logs(): string {
     return this.output;
+  }
+
+  /** The text of each log line (its `msg`), one per line, for reading what the app said. */
+  get logMessages(): string {
+    return this.output.split('\n').map(logMessage).join('\n');
   }
 
   get exited(): boolean {
@@ -75,8 +91,8 @@ export class AppProcess {
   }
 
   private keep(chunk: Buffer): void {
-    // Enough to explain a failure, never unbounded.
-    this.output = (this.output + chunk.toString()).slice(-64 * 1024);
+    // Enough to explain a failure and for tests to read (a line per RPC), never unbounded.
+    this.output = (this.output + chunk.toString()).slice(-1024 * 1024);
   }
 
   private async waitUntilListening(timeoutMs: number): Promise<void> {
@@ -104,4 +120,15 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** The message of one line of an app's output: a JSON log line's `msg`, else the line itself. */
+export function logMessage(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const { msg } = JSON.parse(line) as { msg?: unknown };
+    return typeof msg === 'string' ? msg : line;
+  } catch {
+    return line; // a line cut at the start of the kept output
+  }
 }

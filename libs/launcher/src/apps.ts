@@ -17,12 +17,14 @@ export const APPS = {
     entry: 'dist/apps/cheese-service/src/main.js',
     portVar: 'CHEESE_GRPC_PORT',
     defaultPort: 4000,
+    defaultMetricsPort: 9400,
     describe: (port: number) => `gRPC  localhost:${port}  cheesefarm.CheeseService`,
   },
   'soccer-service': {
     entry: 'dist/apps/soccer-service/src/main.js',
     portVar: 'SOCCER_GRPC_PORT',
     defaultPort: 4001,
+    defaultMetricsPort: 9401,
     describe: (port: number) => `gRPC  localhost:${port}  stream.Soccer`,
   },
   gateway: {
@@ -34,3 +36,12 @@ export const APPS = {
 } as const;
 
 export type AppName = keyof typeof APPS;
+
+/** The apps with a metrics endpoint of their own (METRICS_PORT); the gateway's is its /metrics. */
+export type MetricsAppName = {
+  [K in AppName]: (typeof APPS)[K] extends { defaultMetricsPort: number } ? K : never;
+}[AppName];
+
+export function hasMetricsPort(name: AppName): name is MetricsAppName {
+  return 'defaultMetricsPort' in APPS[name];
+}

@@ -1,8 +1,8 @@
 import { IsInt, IsString, Max, Min } from 'class-validator';
-import { GrpcEnv } from '#config';
+import { GrpcServiceEnv } from '#config';
 
 /** cheese-service's environment, validated at start-up. */
-export class CheeseServiceEnv extends GrpcEnv {
+export class CheeseServiceEnv extends GrpcServiceEnv {
   /** Interface the gRPC server binds to. */
   @IsString()
   CHEESE_GRPC_HOST: string = '0.0.0.0';
@@ -12,6 +12,9 @@ export class CheeseServiceEnv extends GrpcEnv {
   @Min(1)
   @Max(65535)
   CHEESE_GRPC_PORT: number = 4000;
+
+  /** Port of `GET /metrics`, one of its own so the services can share a host; 0: off. */
+  override METRICS_PORT: number = 9400;
 
   /** Simulated preparation time per order in ms ("simulates a cheese order load"). */
   @IsInt()

@@ -1,5 +1,6 @@
 import { IsInt, IsString, Max, Min } from 'class-validator';
 import { GrpcEnv } from '#config';
+import { IsGrpcTarget } from './is-grpc-target.js';
 
 /** The gateway's environment, validated at start-up. */
 export class GatewayEnv extends GrpcEnv {
@@ -13,13 +14,27 @@ export class GatewayEnv extends GrpcEnv {
   @Max(65535)
   GATEWAY_HTTP_PORT: number = 3000;
 
-  /** Where cheese-service listens (host:port, or any gRPC target name). */
-  @IsString()
+  /**
+   * Where cheese-service listens: host:port, a comma-separated list of
+   * IP:port (replicas), or a gRPC target such as `dns:///name:port`. Calls are
+   * spread round robin over every address (docs/operations.md).
+   */
+  @IsGrpcTarget()
   CHEESE_GRPC_URL: string = 'localhost:4000';
 
-  /** Where soccer-service listens (host:port, or any gRPC target name). */
-  @IsString()
+  /** Where soccer-service listens, in the same forms as CHEESE_GRPC_URL. */
+  @IsGrpcTarget()
   SOCCER_GRPC_URL: string = 'localhost:4001';
+
+  /**
+   * On SIGTERM/SIGINT, how long the gateway goes on serving with `/readyz`
+   * answering 503 before it stops accepting connections, so that load
+   * balancers probing `/readyz` stop sending first. Part of SHUTDOWN_GRACE_MS.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  GATEWAY_SHUTDOWN_DELAY_MS: number = 0;
 
   /** Deadline of every unary gRPC call, in ms. */
   @IsInt()

@@ -1,8 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule } from '@nestjs/microservices';
-import { grpcClientOptions } from '#proto';
+import { GrpcTelemetry } from '#observability';
+import { describeClientSecurity, grpcClientOptions } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
+import { backendClientConfig, clientSecurityEnv } from './backend-client-config.js';
 
 /** Injection token of the cheese-service `ClientGrpc`. */
 export const CHEESE_CLIENT = Symbol('CHEESE_CLIENT');
@@ -16,26 +18,33 @@ export const SOCCER_CLIENT = Symbol('SOCCER_CLIENT');
     ClientsModule.registerAsync([
       {
         name: CHEESE_CLIENT,
-        inject: [ConfigService],
-        useFactory: (config: ConfigService<GatewayEnv, true>) =>
-          grpcClientOptions('cheese', {
-            url: config.get('CHEESE_GRPC_URL', { infer: true }),
-            maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
-            unaryDeadlineMs: config.get('GATEWAY_DEADLINE_MS', { infer: true }),
-          }),
+        inject: [ConfigService, GrpcTelemetry],
+        useFactory: (config: ConfigService<GatewayEnv, true>, telemetry: GrpcTelemetry) =>
+          grpcClientOptions(
+            'cheese',
+            backendClientConfig('cheese', config),
+            telemetry.clientInterceptors,
+          ),
       },
       {
         name: SOCCER_CLIENT,
-        inject: [ConfigService],
-        useFactory: (config: ConfigService<GatewayEnv, true>) =>
-          grpcClientOptions('soccer', {
-            url: config.get('SOCCER_GRPC_URL', { infer: true }),
-            maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
-            unaryDeadlineMs: config.get('GATEWAY_DEADLINE_MS', { infer: true }),
-          }),
+        inject: [ConfigService, GrpcTelemetry],
+        useFactory: (config: ConfigService<GatewayEnv, true>, telemetry: GrpcTelemetry) =>
+          grpcClientOptions(
+            'soccer',
+            backendClientConfig('soccer', config),
+            telemetry.clientInterceptors,
+          ),
       },
     ]),
   ],
   exports: [ClientsModule],
 })
-export class GrpcClientsModule {}
+export class GrpcClientsModule implements OnApplicationBootstrap {
+  constructor(private readonly config: ConfigService<GatewayEnv, true>) {}
+
+  onApplicationBootstrap(): void {
+    // Which of TLS, mTLS and the token are on, never their secrets.
+    new Logger('GrpcClients').log(describeClientSecurity(clientSecurityEnv(this.config)));
+  }
+}

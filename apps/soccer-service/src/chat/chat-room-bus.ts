@@ -21,6 +21,10 @@ export interface ChatRoomBus {
    * until the returned function is called. Listeners must not block.
    */
   subscribe(room: string, listener: ChatListener): () => void;
+  /** Rooms with at least one listener in this process (metrics). */
+  readonly roomCount: number;
+  /** Listeners in this process, over all rooms: the members it serves (metrics). */
+  readonly memberCount: number;
 }
 
 /** Injection token of the ChatRoomBus. */

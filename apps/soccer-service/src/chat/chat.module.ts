@@ -21,5 +21,7 @@ import { InProcessChatRoomBus } from './in-process-chat-room-bus.js';
       }),
     },
   ],
+  // Its room and member counts are gauges (SoccerMetrics).
+  exports: [CHAT_ROOM_BUS],
 })
 export class ChatModule {}

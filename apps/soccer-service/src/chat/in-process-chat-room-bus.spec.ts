@@ -91,6 +91,21 @@ describe('InProcessChatRoomBus', () => {
     expect(bus.roomCount).toBe(0);
   });
 
+  it('counts rooms and members as they join and leave', () => {
+    const bus = new InProcessChatRoomBus();
+    expect([bus.roomCount, bus.memberCount]).toEqual([0, 0]);
+    const a1 = listen(bus, 'a');
+    const a2 = listen(bus, 'a');
+    const b1 = listen(bus, 'b');
+    expect([bus.roomCount, bus.memberCount]).toEqual([2, 3]);
+    a1.unsubscribe();
+    a1.unsubscribe();
+    expect([bus.roomCount, bus.memberCount]).toEqual([2, 2]);
+    a2.unsubscribe();
+    b1.unsubscribe();
+    expect([bus.roomCount, bus.memberCount]).toEqual([0, 0]);
+  });
+
   it('keeps seq order for everyone when a listener publishes while it is called', () => {
     const bus = new InProcessChatRoomBus();
     const first = listen(bus, 'a');

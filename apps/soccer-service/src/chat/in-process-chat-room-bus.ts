@@ -22,6 +22,13 @@ export class InProcessChatRoomBus implements ChatRoomBus {
     return this.rooms.size;
   }
 
+  /** Listeners of every room (read on a metrics scrape, not on a hot path). */
+  get memberCount(): number {
+    let members = 0;
+    for (const room of this.rooms.values()) members += room.listeners.size;
+    return members;
+  }
+
   publish(roomId: string, draft: ChatDraft): void {
     const room = this.rooms.get(roomId);
     if (!room) return;

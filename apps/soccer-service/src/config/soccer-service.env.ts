@@ -1,8 +1,8 @@
 import { IsInt, IsString, Max, Min } from 'class-validator';
-import { GrpcEnv } from '#config';
+import { GrpcServiceEnv } from '#config';
 
 /** soccer-service's environment, validated at start-up. */
-export class SoccerServiceEnv extends GrpcEnv {
+export class SoccerServiceEnv extends GrpcServiceEnv {
   /** Interface the gRPC server binds to. */
   @IsString()
   SOCCER_GRPC_HOST: string = '0.0.0.0';
@@ -12,6 +12,9 @@ export class SoccerServiceEnv extends GrpcEnv {
   @Min(1)
   @Max(65535)
   SOCCER_GRPC_PORT: number = 4001;
+
+  /** Port of `GET /metrics`, one of its own so the services can share a host; 0: off. */
+  override METRICS_PORT: number = 9401;
 
   /** Where match videos live: {MEDIA_DIR}/{id}.mp4. Created when missing (health checks it). */
   @IsString()

@@ -7,6 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { GrpcOperations, stream } from '#proto';
 import { checkMatchId } from '../media/match-id.js';
+import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
 
@@ -30,6 +31,7 @@ export class WatchService implements BeforeApplicationShutdown {
   constructor(
     private readonly catalog: MatchCatalogService,
     private readonly operations: GrpcOperations,
+    private readonly metrics: SoccerMetrics,
   ) {}
 
   /** Nest's shutdown hook, after the server has closed: sources are released. */
@@ -60,9 +62,11 @@ export class WatchService implements BeforeApplicationShutdown {
       const run = async () => {
         validateRequest(request);
         const match = await this.catalog.open(checkMatchId(request.id));
+        const frames = this.metrics.watchFrames(request.encoding);
         for await (const video of this.videos(match, request, abort.signal)) {
           await whenWritable(call, abort.signal);
           subscriber.next(video);
+          frames.sent(video.data.length);
           if (++sent === request.maxFrames) break;
         }
       };

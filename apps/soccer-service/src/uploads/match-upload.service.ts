@@ -11,6 +11,8 @@ import { checkMatchId } from '../media/match-id.js';
 import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
 import type { MediaTools } from '../media/media-tools.js';
 import { NotAVideoError, probeVideo } from '../media/video-probe.js';
+import { SoccerMetrics } from '../metrics/soccer-metrics.js';
+import { rpcExceptionStatus } from './rpc-exception-status.js';
 import { UploadChunksTransform, type UploadTarget } from './upload-chunks.transform.js';
 import {
   fileExists,
@@ -37,6 +39,7 @@ export class MatchUploadService implements OnModuleInit {
     @Inject(MEDIA_DIR) private readonly mediaDir: string,
     @Inject(MEDIA_TOOLS) private readonly tools: MediaTools,
     @Inject(MAX_UPLOAD_BYTES) private readonly maxBytes: number,
+    private readonly metrics: SoccerMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -73,7 +76,11 @@ export class MatchUploadService implements OnModuleInit {
       flush: true,
       highWaterMark: FILE_BUFFER_BYTES,
     });
-    const body = new UploadChunksTransform(this.maxBytes, (target) => this.accept(target));
+    const body = new UploadChunksTransform(
+      this.maxBytes,
+      (target) => this.accept(target),
+      (bytes) => this.metrics.uploadReceived(bytes),
+    );
     try {
       await pipeline(chunks, body, file, { signal });
       const { target, bytes } = body;
@@ -84,9 +91,12 @@ export class MatchUploadService implements OnModuleInit {
       signal.throwIfAborted();
       await this.moveIntoPlace(temp, target);
       this.logger.log(`stored match ${target.id}: ${bytes} bytes`);
+      this.metrics.uploadEnded(status.OK);
       return { id: target.id, bytes, sha256: body.sha256() };
     } catch (err) {
-      throw this.failure(err, signal);
+      const failure = this.failure(err, signal);
+      this.metrics.uploadEnded(rpcExceptionStatus(failure).code);
+      throw failure;
     } finally {
       if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await rm(temp, { force: true });

@@ -25,6 +25,8 @@ export class UploadChunksTransform extends Transform {
   constructor(
     private readonly maxBytes: number,
     private readonly accept: (target: UploadTarget) => Promise<void>,
+    /** Told the size of each chunk taken (metrics). */
+    private readonly received: (bytes: number) => void = () => undefined,
   ) {
     // One message queued on the way in: what is buffered is the client's
     // in-flight data, not a growing backlog.
@@ -61,6 +63,7 @@ export class UploadChunksTransform extends Transform {
       });
     }
     this.bytes += data.length;
+    this.received(data.length);
     this.hash.update(data);
     return data.length > 0 ? data : undefined;
   }

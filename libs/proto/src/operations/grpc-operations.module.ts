@@ -1,12 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { GrpcEnv } from '#config';
+import { GrpcTelemetry } from '#observability';
+import { grpcServerSecurity } from '../grpc-credentials.js';
 import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
 
 /**
- * Provides the process's GrpcOperations (health, reflection, shutdown
- * signal), configured from GrpcEnv, to the whole app.
+ * Provides the process's GrpcOperations (health, reflection, transport
+ * security, shutdown signal), configured from GrpcEnv, to the whole app. Needs
+ * ObservabilityModule (the interceptors) imported beside it.
  */
 @Module({})
 export class GrpcOperationsModule {
@@ -18,12 +21,20 @@ export class GrpcOperationsModule {
       providers: [
         {
           provide: GrpcOperations,
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<GrpcEnv, true>) =>
+          inject: [ConfigService, GrpcTelemetry],
+          useFactory: (config: ConfigService<GrpcEnv, true>, telemetry: GrpcTelemetry) =>
             new GrpcOperations({
               services: keys.map(grpcServiceName),
               reflection: config.get('GRPC_REFLECTION', { infer: true }),
               shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
+              interceptors: telemetry.serverInterceptors,
+              // Certificates are read and checked here: a bad one stops the start.
+              security: grpcServerSecurity({
+                GRPC_TLS_CERT: config.get('GRPC_TLS_CERT', { infer: true }),
+                GRPC_TLS_KEY: config.get('GRPC_TLS_KEY', { infer: true }),
+                GRPC_TLS_CLIENT_CA: config.get('GRPC_TLS_CLIENT_CA', { infer: true }),
+                GRPC_AUTH_TOKEN: config.get('GRPC_AUTH_TOKEN', { infer: true }),
+              }),
             }),
         },
       ],

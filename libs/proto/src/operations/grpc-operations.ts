@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Server } from '@grpc/grpc-js';
+import type { Server, ServerCredentials, ServerInterceptor } from '@grpc/grpc-js';
+import type { GrpcServerSecurity } from '../grpc-credentials.js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { GrpcHealth } from './grpc-health.js';
 import { addReflection } from './grpc-reflection.js';
@@ -11,11 +12,15 @@ export interface GrpcOperationsOptions {
   reflection: boolean;
   /** How long a graceful shutdown waits for open calls (SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** Interceptors around every call (the app's GrpcTelemetry: request ids, traces, logs, metrics). */
+  interceptors?: readonly ServerInterceptor[];
+  /** TLS/mTLS credentials and the token check (`grpcServerSecurity`); plaintext and open when absent. */
+  security?: GrpcServerSecurity;
 }
 
 /**
  * What a gRPC server does besides its own services, in one place per process:
- * health, reflection and the shutdown signal. `GrpcOperationsModule` provides
+ * health, reflection, interceptors and the shutdown signal. `GrpcOperationsModule` provides
  * it; `grpcServerOptions` registers it on the server (Nest's
  * `onLoadPackageDefinition` hook); `serveUntilSignal` drives it.
  */
@@ -29,6 +34,15 @@ export class GrpcOperations {
     this.health = new GrpcHealth(options.services);
   }
 
+  /** The telemetry interceptors, then the token check: refused calls are logged and counted too. */
+  get interceptors(): readonly ServerInterceptor[] {
+    return [...(this.options.interceptors ?? []), ...(this.options.security?.interceptors ?? [])];
+  }
+
+  get credentials(): ServerCredentials | undefined {
+    return this.options.security?.credentials;
+  }
+
   /**
    * Nest's `onLoadPackageDefinition(pkg, server)`: called with the bound
    * grpc-js server before the app's services are added to it.
@@ -40,6 +54,7 @@ export class GrpcOperations {
     this.logger.log(
       `grpc.health.v1.Health on; server reflection ${this.options.reflection ? 'on' : 'off (GRPC_REFLECTION=false)'}`,
     );
+    if (this.options.security) this.logger.log(this.options.security.description);
   };
 
   /**

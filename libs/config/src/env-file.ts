@@ -1,0 +1,67 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { Transform } from 'class-transformer';
+import { registerDecorator, type ValidationArguments } from 'class-validator';
+
+/** Why `path` cannot be read as a file, or undefined when it can. */
+function unreadableFileReason(path: unknown): string | undefined {
+  if (typeof path !== 'string' || path === '') return 'must be a file path';
+  try {
+    if (!statSync(path).isFile()) return 'must name a file (this is not a regular file)';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? 'must name an existing file (not found)'
+      : `must name a readable file (${code ?? String(err)})`;
+  }
+}
+
+/**
+ * A path to a file this process can read now (a certificate, a key): checked
+ * at start-up, so a wrong mount fails with the variable's name instead of an
+ * obscure error at the first connection. Relative paths are from the working directory.
+ */
+export function IsReadableFile(): PropertyDecorator {
+  return (target, property) =>
+    registerDecorator({
+      name: 'isReadableFile',
+      target: target.constructor,
+      propertyName: String(property),
+      validator: {
+        validate: (value: unknown) => unreadableFileReason(value) === undefined,
+        defaultMessage: (args?: ValidationArguments) =>
+          unreadableFileReason(args?.value) ?? 'must name a readable file',
+      },
+    });
+}
+
+/**
+ * When this variable is set, each of `others` must be set too (a key needs
+ * its certificate, a client CA needs a server certificate).
+ */
+export function RequiresEnv(...others: string[]): PropertyDecorator {
+  return (target, property) =>
+    registerDecorator({
+      name: 'requiresEnv',
+      target: target.constructor,
+      propertyName: String(property),
+      constraints: others,
+      validator: {
+        validate: (_value: unknown, args?: ValidationArguments) =>
+          others.every((name) => (args?.object as Record<string, unknown>)[name] !== undefined),
+        defaultMessage: (args?: ValidationArguments) => {
+          const object = args?.object as Record<string, unknown>;
+          const missing = others.filter((name) => object[name] === undefined);
+          return `needs ${missing.join(' and ')} set as well`;
+        },
+      },
+    });
+}
+
+/** Reads an empty value (`VAR=` in a compose or .env file) as unset. */
+export function EmptyAsUnset(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && value.trim() === '' ? undefined : value,
+  );
+}

@@ -1,0 +1,92 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  context as otelContext,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptRequestId, REQUEST_ID_HEADER, runInRequestContext } from '../request-context.js';
+
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The request id of an HTTP request: the caller's `x-request-id` when
+ * acceptable, else a new one, the same however often it is asked (pino-http
+ * and the tracing hooks both ask, in either order).
+ */
+export function requestIdOf(req: IncomingMessage): string {
+  let id = requestIds.get(req);
+  if (id === undefined) {
+    id = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+    requestIds.set(req, id);
+  }
+  return id;
+}
+
+interface RequestTelemetry {
+  readonly requestId: string;
+  readonly span: Span;
+  readonly context: Context;
+}
+
+const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
+
+/**
+ * Request ids and SERVER spans for every HTTP request of a Fastify app: the
+ * request id is echoed in the response, and the request's handler (and the
+ * gRPC calls it makes) run inside both, so the gRPC client interceptor can
+ * pass them on. The context is entered twice because body parsing runs on
+ * the socket's events, which lose it.
+ */
+export function installHttpTelemetry(app: FastifyInstance): void {
+  const tracer = trace.getTracer('cheese-farm-soccer/http-server');
+
+  const enter = (request: FastifyRequest, done: () => void) => {
+    const t = telemetry.get(request);
+    if (!t) return done();
+    runInRequestContext({ requestId: t.requestId }, () => otelContext.with(t.context, done));
+  };
+
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
+    const requestId = requestIdOf(request.raw);
+    void reply.header(REQUEST_ID_HEADER, requestId);
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const span = tracer.startSpan(
+      `${request.method} ${request.routeOptions.url ?? ''}`.trim(),
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          'url.path': request.url.split('?')[0],
+          'request.id': requestId,
+        },
+      },
+      parent,
+    );
+    telemetry.set(request, { requestId, span, context: trace.setSpan(parent, span) });
+    // 'close' comes after every response, also hijacked (SSE) and aborted ones.
+    reply.raw.once('close', () => endSpan(request, reply.raw));
+    enter(request, done);
+  });
+  app.addHook('preValidation', (request, _reply, done) => enter(request, done));
+}
+
+function endSpan(request: FastifyRequest, response: ServerResponse): void {
+  const t = telemetry.get(request);
+  if (!t) return;
+  telemetry.delete(request);
+  const route = request.routeOptions.url;
+  if (route) {
+    t.span.setAttribute('http.route', route);
+    t.span.updateName(`${request.method} ${route}`);
+  }
+  t.span.setAttribute('http.response.status_code', response.statusCode);
+  if (!response.writableFinished) t.span.setAttribute('http.aborted', true);
+  if (response.statusCode >= 500) t.span.setStatus({ code: SpanStatusCode.ERROR });
+  t.span.end();
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Options } from 'pino-http';
+import { requestIdOf } from '../http/http-telemetry.js';
+
+/** Probes and scrapes: logged at debug level, or they would drown the rest. */
+const INFRASTRUCTURE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * pino-http's options for the gateway: one line per HTTP request when its
+ * response ends, with method, URL, status, duration and request id, and
+ * never a header (they may hold API keys or tokens).
+ */
+export function httpLogOptions(logger: Logger): Options {
+  return {
+    logger,
+    genReqId: (req) => requestIdOf(req),
+    customAttributeKeys: { reqId: 'reqId', responseTime: 'durationMs' },
+    quietReqLogger: true,
+    customLogLevel: (req, res, err) => {
+      if (err || res.statusCode >= 500) return 'error';
+      if (INFRASTRUCTURE_PATHS.has((req.url ?? '').split('?')[0])) return 'debug';
+      return res.statusCode >= 400 ? 'warn' : 'info';
+    },
+    customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+    serializers: {
+      // pino-http hands these its serialized request/response (pino-std-serializers).
+      req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({
+        method: req.method,
+        url: req.url,
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+  };
+}

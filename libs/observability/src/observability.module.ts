@@ -1,0 +1,56 @@
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { AppEnv } from '#config';
+import { GrpcTelemetry } from './grpc/grpc-telemetry.js';
+import { APP_LOGGER, AppLoggerModule } from './logging/app-logger.module.js';
+import { httpLogOptions } from './logging/http-log-options.js';
+import { createMetricsRegistry } from './metrics/metrics-registry.js';
+import { Tracing } from './tracing/tracing.js';
+
+/**
+ * Logs, traces (and metrics) of one app, for the whole app: nestjs-pino as
+ * Nest's logger (`app.useLogger(app.get(Logger))` in main.ts) with one line
+ * per HTTP request, the gRPC interceptors (GrpcTelemetry) and the tracer
+ * provider. docs/operations.md explains what each produces.
+ */
+@Module({})
+export class ObservabilityModule {
+  /** `app`: the app's name, as in libs/launcher's APPS ('cheese-service', 'gateway', …). */
+  static forApp(app: string): DynamicModule {
+    const appLogger = AppLoggerModule.forApp(app);
+    return {
+      module: ObservabilityModule,
+      global: true,
+      imports: [
+        appLogger,
+        LoggerModule.forRootAsync({
+          imports: [appLogger],
+          inject: [APP_LOGGER],
+          useFactory: (logger: Logger) => ({
+            pinoHttp: httpLogOptions(logger),
+            // nestjs-pino's default route, '{/*splat}', matches nothing under Nest 12's Fastify adapter.
+            forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+          }),
+        }),
+      ],
+      providers: [
+        {
+          provide: Tracing,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AppEnv, true>) =>
+            Tracing.start({
+              serviceName: config.get('OTEL_SERVICE_NAME', { infer: true }) ?? app,
+              endpoint: config.get('OTEL_EXPORTER_OTLP_ENDPOINT', { infer: true }),
+              protocol: config.get('OTEL_EXPORTER_OTLP_PROTOCOL', { infer: true }),
+            }),
+        },
+        { provide: Registry, useFactory: createMetricsRegistry },
+        GrpcTelemetry,
+      ],
+      exports: [appLogger, LoggerModule, Tracing, Registry, GrpcTelemetry],
+    };
+  }
+}
