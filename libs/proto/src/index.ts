@@ -12,3 +12,4 @@ export * from './operations/grpc-health.js';
 export * from './operations/grpc-operations.js';
 export * from './operations/grpc-operations.module.js';
 export * from './operations/serve-until-signal.js';
+export * from './operations/run-grpc-service.js';
