@@ -5,11 +5,21 @@ import { MatchesController } from './matches.controller.js';
 import { MatchesService } from './matches.service.js';
 import { OpenStreams } from './open-streams.js';
 import { MatchUploadService } from './upload/match-upload.service.js';
+import { LiveMatches } from './watch/live-matches.js';
 import { MatchWatchService } from './watch/match-watch.service.js';
+import { SharedWatches } from './watch/shared-watches.js';
 
 /** `/v1/matches`: list, watch (SSE, MJPEG), upload and chat, over soccer-service. */
 @Module({
   controllers: [MatchesController, MatchChatController],
-  providers: [OpenStreams, MatchesService, MatchWatchService, MatchUploadService, MatchChatService],
+  providers: [
+    OpenStreams,
+    MatchesService,
+    LiveMatches,
+    SharedWatches,
+    MatchWatchService,
+    MatchUploadService,
+    MatchChatService,
+  ],
 })
 export class MatchesModule {}

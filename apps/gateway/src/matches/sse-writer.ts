@@ -45,11 +45,21 @@ export class SseWriter {
     return this.res.writableEnded || this.res.destroyed;
   }
 
+  /** One event with JSON data, framed; to be written with `write` (maybe to many streams). */
+  static event(event: string, data: unknown): Buffer {
+    // JSON.stringify never emits a raw newline, so the data is one `data:` line.
+    return Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
   /** Writes one event with JSON data; false when the socket wants a 'drain' first. */
   send(event: string, data: unknown): boolean {
+    return this.write(SseWriter.event(event, data));
+  }
+
+  /** Writes an event framed by `SseWriter.event`; false when the socket wants a 'drain' first. */
+  write(framed: Buffer): boolean {
     if (this.closed) return false;
-    // JSON.stringify never emits a raw newline, so the data is one `data:` line.
-    return this.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    return this.res.write(framed);
   }
 
   /** Writes a last event (if any) and ends the stream. */

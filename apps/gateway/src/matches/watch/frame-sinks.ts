@@ -41,6 +41,21 @@ export function toFrameEvent(video: stream.Video): FrameEvent {
   };
 }
 
+const framedEvents = new WeakMap<stream.Video, Buffer>();
+
+/**
+ * The SSE `frame` event of `video`, base64-encoded and framed once however
+ * many viewers of a shared live match get it (SharedWatches).
+ */
+export function sseFrameEvent(video: stream.Video): Buffer {
+  let framed = framedEvents.get(video);
+  if (!framed) {
+    framed = SseWriter.event('frame', toFrameEvent(video));
+    framedEvents.set(video, framed);
+  }
+  return framed;
+}
+
 /** `event: frame` per frame, `event: end` at the end, `event: error` on failure. */
 export class SseFrameSink implements FrameSink {
   private readonly sse: SseWriter;
@@ -49,7 +64,7 @@ export class SseFrameSink implements FrameSink {
   constructor(res: ServerResponse) {
     this.sse = new SseWriter(res, { heartbeatMs: SSE_HEARTBEAT_MS });
     // Base64 and JSON only for frames that are actually written.
-    this.frames = new LatestWins(res, (video) => this.sse.send('frame', toFrameEvent(video)));
+    this.frames = new LatestWins(res, (video) => this.sse.write(sseFrameEvent(video)));
   }
 
   open(): void {

@@ -11,6 +11,7 @@ import { ConfigService } from '@nestjs/config';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { Metadata } from '@grpc/grpc-js';
 import type { FastifyReply } from 'fastify';
+import type { Observable } from 'rxjs';
 import { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
 import { toApiError } from '../../errors/api-error.js';
@@ -18,6 +19,8 @@ import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
 import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
+import { LiveMatches } from './live-matches.js';
+import { SharedWatches } from './shared-watches.js';
 
 /** Relays `Soccer.Watch` to HTTP viewers, as SSE or MJPEG. */
 @Injectable()
@@ -29,6 +32,8 @@ export class MatchWatchService implements OnModuleInit {
   constructor(
     @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
     private readonly openStreams: OpenStreams,
+    private readonly liveMatches: LiveMatches,
+    private readonly sharedWatches: SharedWatches,
     config: ConfigService<GatewayEnv, true>,
   ) {
     // Watch is a stream, so no unary deadline; but the first frame (or the
@@ -41,15 +46,24 @@ export class MatchWatchService implements OnModuleInit {
   }
 
   /** Streams `id` as Server-Sent Events; settles once the headers are out (or it failed). */
-  sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
+  async sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
     const encoding = query.encoding === 'raw' ? stream.Encoding.RAW : stream.Encoding.JPEG;
-    return this.relay(watchRequest(id, query, encoding), reply, new SseFrameSink(reply.raw));
+    const request = watchRequest(id, query, encoding);
+    return this.relay(request, await this.frames(request), reply, new SseFrameSink(reply.raw));
   }
 
   /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */
-  mjpeg(id: string, query: MjpegQuery, reply: FastifyReply): Promise<void> {
+  async mjpeg(id: string, query: MjpegQuery, reply: FastifyReply): Promise<void> {
     const request = watchRequest(id, query, stream.Encoding.JPEG);
-    return this.relay(request, reply, new MjpegFrameSink(reply.raw));
+    return this.relay(request, await this.frames(request), reply, new MjpegFrameSink(reply.raw));
+  }
+
+  /** A live match's viewers share one upstream Watch (SharedWatches); others get their own. */
+  private async frames(request: stream.Match): Promise<Observable<stream.Video>> {
+    const open = (r: stream.Match) => this.soccer.watch(r, new Metadata());
+    return (await this.liveMatches.isLive(request.id))
+      ? this.sharedWatches.frames(request, open)
+      : open(request);
   }
 
   /**
@@ -60,7 +74,12 @@ export class MatchWatchService implements OnModuleInit {
    * written raw, so the sink controls back-pressure. The viewer going away
    * unsubscribes, which cancels the gRPC call; so does the gateway's shutdown.
    */
-  private relay(request: stream.Match, reply: FastifyReply, sink: FrameSink): Promise<void> {
+  private relay(
+    request: stream.Match,
+    frames: Observable<stream.Video>,
+    reply: FastifyReply,
+    sink: FrameSink,
+  ): Promise<void> {
     const res: ServerResponse = reply.raw;
     if (res.destroyed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -82,7 +101,7 @@ export class MatchWatchService implements OnModuleInit {
         forget();
         settle();
       };
-      const subscription = this.soccer.watch(request, new Metadata()).subscribe({
+      const subscription = frames.subscribe({
         next: (video) => {
           if (!started) start();
           sink.frame(video);
