@@ -7,20 +7,34 @@ export type ChatDraft = Pick<stream.ChatMessage, 'user' | 'text' | 'event'>;
 export type ChatListener = (message: stream.ChatMessage) => void;
 
 /**
+ * Told, once, that the bus can no longer carry the room to this listener (its
+ * broker went away): messages may have been lost, so the member's session must
+ * end. The listener is already unsubscribed.
+ */
+export type ChatBusLost = () => void;
+
+/**
  * Carries chat messages between the members of a room, and orders them: each
  * message published to a room gets the room's next `seq` (from 1, no gaps)
  * and the time, and every listener of the room receives them in that order.
- * In process for now; a broker-backed bus (Redis) can take its place to
- * share rooms between replicas.
+ * InProcessChatRoomBus serves one process; RedisChatRoomBus shares rooms
+ * between replicas through Redis pub/sub (REDIS_URL).
  */
 export interface ChatRoomBus {
-  /** Publishes `draft` to `room`. A room nobody listens to does not exist: the draft is dropped. */
+  /**
+   * Publishes `draft` to `room`. A room nobody listens to does not exist: the
+   * draft is dropped (by the broker, for a broker-backed bus: other replicas
+   * may have listeners).
+   */
   publish(room: string, draft: ChatDraft): void;
   /**
    * Calls `listener` with every message published to `room` from now on,
    * until the returned function is called. Listeners must not block.
+   * `lost` is called instead if the bus loses its broker.
    */
-  subscribe(room: string, listener: ChatListener): () => void;
+  subscribe(room: string, listener: ChatListener, lost?: ChatBusLost): () => void;
+  /** Whether the bus can take members now: false while its broker is unreachable. */
+  readonly available: boolean;
   /** Rooms with at least one listener in this process (metrics). */
   readonly roomCount: number;
   /** Listeners in this process, over all rooms: the members it serves (metrics). */

@@ -4,7 +4,12 @@ import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { GrpcOperations, stream } from '#proto';
 import { checkText, readJoin, type ChatJoin } from './chat-input.js';
-import { CHAT_ROOM_BUS, type ChatListener, type ChatRoomBus } from './chat-room-bus.js';
+import {
+  CHAT_ROOM_BUS,
+  type ChatBusLost,
+  type ChatListener,
+  type ChatRoomBus,
+} from './chat-room-bus.js';
 import { SendBacklog, type OutgoingCall } from './send-backlog.js';
 
 /** Injection token of the ChatLimits. */
@@ -15,6 +20,14 @@ export interface ChatLimits {
   maxText: number;
   /** Messages a member may fall behind by before it is dropped. */
   maxPending: number;
+}
+
+/** The status of a chat the bus cannot carry: its broker (Redis) is unreachable. */
+function brokerUnavailable(): RpcException {
+  return new RpcException({
+    code: status.UNAVAILABLE,
+    message: 'chat broker unavailable; join again later',
+  });
 }
 
 /** Runs members' chat sessions: join, talk, leave. */
@@ -35,7 +48,8 @@ export class ChatSessionService {
    * own included. The member leaves when either side ends, fails or is
    * cancelled. `call` is watched so that a reader who falls behind is dropped
    * rather than queued for: the room never waits for anyone. On shutdown the
-   * session ends with UNAVAILABLE (the member leaves; it may join again elsewhere).
+   * session ends with UNAVAILABLE (the member leaves; it may join again elsewhere),
+   * and so does it when the bus loses its broker (or has none to join now).
    */
   session(
     incoming: Observable<stream.ChatMessage>,
@@ -50,8 +64,13 @@ export class ChatSessionService {
             message: 'server is shutting down; join again to continue',
           }),
         );
+      const brokerLost = () => subscriber.error(brokerUnavailable());
       if (shutdown.aborted) {
         stop();
+        return;
+      }
+      if (!this.bus.available) {
+        brokerLost();
         return;
       }
       const backlog = new SendBacklog(call, this.limits.maxPending);
@@ -83,10 +102,11 @@ export class ChatSessionService {
         }
         const join = readJoin(message);
         const text = message.text ? checkText(message.text, this.limits.maxText) : '';
+        if (!this.bus.available) throw brokerUnavailable();
         member = join;
         // `leave` is set before JOINED goes out: the member may be dropped
         // while it does, and the teardown must then find it.
-        leave = this.enter(join, deliver);
+        leave = this.enter(join, deliver, brokerLost);
         this.publish(join, stream.ChatEvent.JOINED);
         if (text) this.publish(join, stream.ChatEvent.MESSAGE, text);
       };
@@ -116,8 +136,8 @@ export class ChatSessionService {
   }
 
   /** Subscribes `deliver` to the member's room; returns how to leave it. */
-  private enter(member: ChatJoin, deliver: ChatListener): () => void {
-    const unsubscribe = this.bus.subscribe(member.room, deliver);
+  private enter(member: ChatJoin, deliver: ChatListener, lost: ChatBusLost): () => void {
+    const unsubscribe = this.bus.subscribe(member.room, deliver, lost);
     return () => {
       unsubscribe();
       this.publish(member, stream.ChatEvent.LEFT);

@@ -17,6 +17,9 @@ export class InProcessChatRoomBus implements ChatRoomBus {
   private readonly logger = new Logger(InProcessChatRoomBus.name);
   private readonly rooms = new Map<string, Room>();
 
+  /** No broker to lose: always. */
+  readonly available = true;
+
   /** Rooms with at least one listener. */
   get roomCount(): number {
     return this.rooms.size;

@@ -1,5 +1,6 @@
-import { IsInt, IsString, Max, Min } from 'class-validator';
-import { GrpcServiceEnv } from '#config';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { EmptyAsUnset, GrpcServiceEnv, SecretEnv } from '#config';
+import { IsRedisUrl } from './redis-url.js';
 
 /** soccer-service's environment, validated at start-up. */
 export class SoccerServiceEnv extends GrpcServiceEnv {
@@ -50,4 +51,15 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @Min(1)
   @Max(100_000)
   CHAT_MAX_PENDING: number = 256;
+
+  /**
+   * Redis shared by the replicas (`redis://[user:password@]host:port[/db]`, or
+   * `rediss://` for TLS): chat rooms then span every replica. Unset: rooms are
+   * per process. A secret: the URL may hold a password.
+   */
+  @SecretEnv()
+  @EmptyAsUnset()
+  @IsOptional()
+  @IsRedisUrl()
+  REDIS_URL?: string;
 }

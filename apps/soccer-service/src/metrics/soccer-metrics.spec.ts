@@ -39,6 +39,7 @@ describe('SoccerMetrics', () => {
     expect([sampleSum(s, 'soccer_chat_rooms'), sampleSum(s, 'soccer_chat_members')]).toEqual([
       2, 3,
     ]);
+    expect(sampleSum(s, 'soccer_chat_available')).toBe(1);
     for (const unsubscribe of leave) unsubscribe();
     s = await scrape(registry);
     expect([sampleSum(s, 'soccer_chat_rooms'), sampleSum(s, 'soccer_chat_members')]).toEqual([

@@ -24,7 +24,8 @@ export interface WatchFrameCounters {
  * - `soccer_uploads_total{result}`: uploads ended, stored / rejected (bad
  *   input, too large, exists) / cancelled / failed (the service's fault)
  * - `soccer_chat_rooms`, `soccer_chat_members`: the chat bus's counts in this
- *   process, read on each scrape.
+ *   process, read on each scrape; `soccer_chat_available`: 0 while the bus
+ *   has lost its broker (Redis), so chats are refused.
  */
 @Injectable()
 export class SoccerMetrics {
@@ -85,6 +86,14 @@ export class SoccerMetrics {
       registers,
       collect() {
         this.set(chat.memberCount);
+      },
+    });
+    new Gauge({
+      name: 'soccer_chat_available',
+      help: 'Whether Chat takes members (1) or answers UNAVAILABLE (0): its Redis is unreachable.',
+      registers,
+      collect() {
+        this.set(chat.available ? 1 : 0);
       },
     });
   }
