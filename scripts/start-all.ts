@@ -2,7 +2,7 @@
  * `npm start`: every app as its own process, started in dependency order,
  * each waited for before the next; Ctrl-C stops them all.
  */
-import { APPS, AppProcess, hasMetricsPort, type AppName } from '#launcher';
+import { APPS, AppProcess, gatewayScheme, hasMetricsPort, type AppName } from '#launcher';
 
 const START_ORDER: AppName[] = ['cheese-service', 'soccer-service', 'gateway'];
 
@@ -60,7 +60,8 @@ console.log(
     'Prometheus metrics:',
     ...running.map((app) => {
       const port = metricsPortOf(app.name) ?? app.port;
-      return `  ${app.name.padEnd(15)} http://localhost:${port}/metrics`;
+      const scheme = app.name === 'gateway' ? gatewayScheme() : 'http';
+      return `  ${app.name.padEnd(15)} ${scheme}://localhost:${port}/metrics`;
     }),
     '',
     `Try: curl -s -X POST localhost:${running.at(-1)?.port}/v1/cheese/orders -H 'content-type: application/json' -d '{"type":"BRIE"}'`,

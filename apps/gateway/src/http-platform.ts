@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
+import { toApiError } from './errors/api-error.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
+import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
 
 /** Media types a streamed body may have (match videos). */
 export const STREAM_BODY_TYPES = ['application/octet-stream', 'video/mp4'];
@@ -19,13 +24,28 @@ export const STREAM_BODY = { streamBody: true } as const;
  * per-content-type body limits, 415 for unknown media types and
  * prototype-poisoning checks without extra middleware.
  */
-export function createHttpAdapter(): FastifyAdapter {
+export function createHttpAdapter(listener: ListenerOptions = {}): FastifyAdapter {
   // Fastify's request id is the one logs, traces and gRPC metadata carry.
   return new FastifyAdapter({
+    ...listener,
     return503OnClosing: true,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => requestIdOf(req),
+    // The router's own refusals (a bad percent-escape in the path, a path
+    // parameter over 100 characters) get the API's error body too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      const { httpStatus, body } = toApiError(error);
+      void reply.code(httpStatus).send(body);
+    },
   });
+}
+
+/** What configureHttpPlatform needs beyond the body limit. */
+export interface HttpPlatformOptions {
+  /** The listener serves HTTPS (HSTS then). */
+  https?: boolean;
+  /** GATEWAY_CORS_ORIGINS; none: no CORS headers. */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -34,24 +54,46 @@ export function createHttpAdapter(): FastifyAdapter {
  * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
  * exception filters, so they get the API's error body too. Every request
  * gets a request id and a trace span, and is counted in the HTTP metrics
- * (docs/operations.md).
+ * (docs/operations.md), and every response the security headers (helmet),
+ * plus CORS headers when origins are configured (docs/security.md).
+ * Call before listening: the plugins must load before Nest's routes.
  */
-export function configureHttpPlatform(app: NestFastifyApplication, bodyLimit: number): void {
+export function configureHttpPlatform(
+  app: NestFastifyApplication,
+  bodyLimit: number,
+  { https = false, corsOrigins = [] }: HttpPlatformOptions = {},
+): void {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
   installHttpMetrics(fastify, app.get(Registry));
+  void fastify.register(fastifyHelmet, helmetOptions({ https }));
+  // Nest's hook runs @fastify/cors's before its own, and copies the headers to
+  // the raw response, so hijacked streams (SSE) carry them too.
+  if (corsOrigins.length > 0) app.enableCors(corsOptions(corsOrigins));
   fastify.removeAllContentTypeParsers();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit },
-    fastify.getDefaultJsonParser('error', 'error'),
+    (request, body: string, done) => {
+      if (isStreamBodyRoute(request)) return done(unsupportedMediaType(), undefined);
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+        const error = new Error(`JSON body nested deeper than ${MAX_JSON_DEPTH} levels`);
+        return done(Object.assign(error, { statusCode: 400 }), undefined);
+      }
+      void parseJson(request, body, done);
+    },
   );
   fastify.addContentTypeParser(STREAM_BODY_TYPES, (request, payload, done) => {
-    const config = request.routeOptions.config as { streamBody?: boolean } | undefined;
-    if (config?.streamBody) {
-      done(null, payload);
-      return;
-    }
-    done(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 }), undefined);
+    if (isStreamBodyRoute(request)) return done(null, payload);
+    done(unsupportedMediaType(), undefined);
   });
+}
+
+function isStreamBodyRoute(request: { routeOptions: { config?: unknown } }): boolean {
+  return (request.routeOptions.config as { streamBody?: boolean } | undefined)?.streamBody === true;
+}
+
+function unsupportedMediaType(): Error {
+  return Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 });
 }

@@ -48,6 +48,8 @@ describe('gateway watch multicast', () => {
         GATEWAY_HTTP_HOST: '127.0.0.1',
         SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
         CHEESE_GRPC_URL: '127.0.0.1:1',
+        // 50 viewers from one address, over the default cap of 32 streams per address.
+        GATEWAY_MAX_STREAMS_PER_IP: '0',
       },
     });
     base = `http://127.0.0.1:${httpPort}`;

@@ -7,6 +7,11 @@
  */
 export const NODE_ARGS = ['--max-semi-space-size=1'] as const;
 
+/** The gateway's scheme: HTTPS once its listener has a certificate (GATEWAY_TLS_CERT). */
+export function gatewayScheme(): 'http' | 'https' {
+  return process.env.GATEWAY_TLS_CERT ? 'https' : 'http';
+}
+
 /**
  * The apps and the entry point each runs. package.json's `start:<app>`
  * scripts, the containers, `npm start` and the e2e tests all run exactly
@@ -31,7 +36,7 @@ export const APPS = {
     entry: 'dist/apps/gateway/src/main.js',
     portVar: 'GATEWAY_HTTP_PORT',
     defaultPort: 3000,
-    describe: (port: number) => `HTTP  http://localhost:${port}/`,
+    describe: (port: number) => `HTTP  ${gatewayScheme()}://localhost:${port}/`,
   },
 } as const;
 

@@ -60,7 +60,12 @@ function readPrivateKey(variable: string, path: string): { pem: Buffer; key: Key
 }
 
 /** A certificate and its key, checked to belong together (TLS would fail at the handshake). */
-function readKeyPair(certVariable: string, certPath: string, keyVariable: string, keyPath: string) {
+export function readKeyPair(
+  certVariable: string,
+  certPath: string,
+  keyVariable: string,
+  keyPath: string,
+) {
   const cert = readCertificate(certVariable, certPath);
   const key = readPrivateKey(keyVariable, keyPath);
   if (!cert.x509.checkPrivateKey(key.key)) {

@@ -2,11 +2,13 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/responses.js';
 import { CheeseSchema, CheeseTypesSchema } from '../openapi/models.js';
+import { ApiRateLimited } from '../security/rate-limit.js';
 import { CHEESE_TYPES } from './cheese-types.js';
 import { CheeseOrdersService, type CheeseView } from './cheese-orders.service.js';
 import { CreateCheeseOrderDto } from './create-cheese-order.dto.js';
 
 @ApiTags('cheese')
+@ApiRateLimited()
 @Controller('v1')
 export class CheeseController {
   constructor(private readonly orders: CheeseOrdersService) {}

@@ -1,5 +1,6 @@
-import { IsInt, IsString, Max, Min } from 'class-validator';
-import { GrpcEnv } from '#config';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { EmptyAsUnset, GrpcEnv, IsReadableFile, RequiresEnv, SecretEnv } from '#config';
+import { CommaList, IsApiKeyList, IsOriginList } from './env-lists.js';
 import { IsGrpcTarget } from './is-grpc-target.js';
 
 /** The gateway's environment, validated at start-up. */
@@ -78,4 +79,80 @@ export class GatewayEnv extends GrpcEnv {
   @Min(1)
   @Max(100_000)
   GATEWAY_CHAT_MAX_TEXT: number = 500;
+
+  // HTTP hardening (docs/security.md, "Gateway HTTP").
+
+  /**
+   * API keys for the writes (`PUT …/video`, `POST …/chat`), comma-separated;
+   * sent as `x-api-key` or `authorization: Bearer`. Unset: writes are open.
+   * A secret: never logged, not even in a start-up error.
+   */
+  @SecretEnv()
+  @CommaList()
+  @IsOptional()
+  @IsApiKeyList()
+  GATEWAY_API_KEYS?: string[];
+
+  /** Requests per GATEWAY_RATE_LIMIT_WINDOW_MS per client address (429 above); 0 = no limit. */
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  GATEWAY_RATE_LIMIT: number = 1200;
+
+  /** The rate limit's window, in ms. */
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600_000)
+  GATEWAY_RATE_LIMIT_WINDOW_MS: number = 60_000;
+
+  /** Open streams (watch, MJPEG, chat, upload) per client address (429 above); 0 = no cap. */
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  GATEWAY_MAX_STREAMS_PER_IP: number = 32;
+
+  /** How long a client may take to send a request's headers, in ms; then 408 and closed. */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  GATEWAY_HEADERS_TIMEOUT_MS: number = 10_000;
+
+  /**
+   * A connection with no traffic for this long is closed, in ms: idle
+   * keep-alive connections, stalled bodies, readers that stopped reading.
+   * (Never below GATEWAY_DEADLINE_MS + 1 s while a request is being answered.)
+   */
+  @IsInt()
+  @Min(100)
+  @Max(3600_000)
+  GATEWAY_IDLE_TIMEOUT_MS: number = 30_000;
+
+  /** Largest request head (request line and headers), in bytes (431 above). */
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024)
+  GATEWAY_MAX_HEADER_BYTES: number = 16 * 1024;
+
+  /**
+   * Origins whose pages may call the API (CORS), comma-separated, or `*`.
+   * Unset: no CORS headers, same origin only.
+   */
+  @CommaList()
+  @IsOptional()
+  @IsOriginList()
+  GATEWAY_CORS_ORIGINS?: string[];
+
+  /** PEM certificate (chain) of the gateway's own listener; with GATEWAY_TLS_KEY, it serves HTTPS. */
+  @EmptyAsUnset()
+  @IsOptional()
+  @IsReadableFile()
+  @RequiresEnv('GATEWAY_TLS_KEY')
+  GATEWAY_TLS_CERT?: string;
+
+  /** PEM private key of GATEWAY_TLS_CERT. */
+  @EmptyAsUnset()
+  @IsOptional()
+  @IsReadableFile()
+  @RequiresEnv('GATEWAY_TLS_CERT')
+  GATEWAY_TLS_KEY?: string;
 }

@@ -1,5 +1,6 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toApiError } from './api-error.js';
 
 /** Every error leaves the gateway as `{code, status, message}`. */
@@ -9,7 +10,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { httpStatus, body } = toApiError(exception);
-    const response = host.switchToHttp().getResponse<unknown>();
+    const http = host.switchToHttp();
+    const response = http.getResponse<FastifyReply>();
+    // A refusal before the body was read (a guard on an upload): close the
+    // connection after the answer rather than let Node read the rest of a
+    // possibly huge body to keep it alive.
+    if (http.getRequest<FastifyRequest | undefined>()?.raw?.complete === false) {
+      void response.header('connection', 'close');
+    }
     this.adapterHost.httpAdapter.reply(response, body, httpStatus);
   }
 }

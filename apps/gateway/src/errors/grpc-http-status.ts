@@ -52,6 +52,7 @@ export function grpcStatusFromHttp(httpStatus: number): GrpcStatus {
       return GrpcStatus.ALREADY_EXISTS;
     case 413:
     case 429:
+    case 431:
       return GrpcStatus.RESOURCE_EXHAUSTED;
     case 499:
       return GrpcStatus.CANCELLED;

@@ -6,13 +6,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../openapi/responses.js';
 import { BackendReadiness } from './backend-readiness.service.js';
 import { HealthReportSchema } from './health.schemas.js';
 
-/** Probes for orchestrators and load balancers (docs/operations.md). */
+/** Probes for orchestrators and load balancers (docs/operations.md); never rate limited. */
 @ApiTags('health')
+@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(

@@ -11,6 +11,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STREAM_BODY, STREAM_BODY_TYPES } from '../http-platform.js';
+import { CountsAsOpenStream } from '../security/open-stream-limit.guard.js';
+import { ApiRateLimited } from '../security/rate-limit.js';
+import { RequiresApiKey } from '../security/requires-api-key.decorator.js';
 import {
   ApiErrorSchema,
   FrameEventSchema,
@@ -43,6 +46,7 @@ const WATCH_ERRORS = {
  */
 @ApiTags('matches')
 @ApiExtraModels(FrameEventSchema, ApiErrorSchema)
+@ApiRateLimited()
 @Controller('v1/matches')
 export class MatchesController {
   constructor(
@@ -65,6 +69,7 @@ export class MatchesController {
 
   /** A match as Server-Sent Events, one `frame` event per frame (Soccer.Watch). */
   @Get(':id/watch')
+  @CountsAsOpenStream()
   @ApiOperation({ summary: 'A match as Server-Sent Events (Soccer.Watch)' })
   @ApiEventStream(
     'Events: `frame` per frame, data a `FrameEvent`; then `end` (data `{}`) when the match ' +
@@ -83,6 +88,7 @@ export class MatchesController {
 
   /** A match as `multipart/x-mixed-replace` JPEGs, for an `<img>` (Soccer.Watch). */
   @Get(':id/stream.mjpeg')
+  @CountsAsOpenStream()
   @ApiOperation({ summary: 'A match as MJPEG, for an <img> (Soccer.Watch)' })
   @ApiMjpegStream(
     'One `image/jpeg` part per frame (boundary `soccer-frame`); cut off if the match fails.',
@@ -99,6 +105,8 @@ export class MatchesController {
   /** Stores the request body as the match video `id` (Soccer.Upload), streamed through. */
   @Put(':id/video')
   @RouteConfig(STREAM_BODY)
+  @CountsAsOpenStream()
+  @RequiresApiKey() // nearest the method: its guard runs before the stream cap
   @HttpCode(201)
   @ApiOperation({ summary: 'Stores the body as the match video `id` (Soccer.Upload), streamed' })
   @ApiConsumes(...STREAM_BODY_TYPES)

@@ -1,11 +1,16 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
 import { ApiErrors } from '../openapi/responses.js';
 
-/** The gateway's Prometheus endpoint: its HTTP, gRPC client and process metrics. */
+/**
+ * The gateway's Prometheus endpoint: its HTTP, gRPC client and process
+ * metrics. Never rate limited: scrapers must not be turned away.
+ */
 @ApiTags('operations')
+@SkipThrottle()
 @Controller()
 export class MetricsController {
   constructor(private readonly registry: Registry) {}

@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { API_KEY_HEADER } from '../security/api-keys.js';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../security/requires-api-key.decorator.js';
 
 /** Swagger UI; its assets (swagger-ui-dist) are served from under it, never from a CDN. */
 export const DOCS_PATH = '/docs';
@@ -14,10 +16,32 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       'REST, SSE and MJPEG in front of the gRPC services cheese-service ' +
         '(`cheesefarm.CheeseService`) and soccer-service (`stream.Soccer`). Every error has ' +
         'one body, `{code, status, message}`, with the gRPC status that caused it; the HTTP ' +
-        "status follows grpc-gateway's table. Unknown body fields and query parameters are 400.",
+        "status follows grpc-gateway's table. Unknown body fields and query parameters are 400. " +
+        'The writes (PUT video, POST chat) need an API key when the gateway has any; every ' +
+        'route but the probes and /metrics is rate limited per client address (429, ' +
+        '`Retry-After`), and streams are capped per client address.',
     )
     .setVersion('1')
     .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    // The writes' API key (GATEWAY_API_KEYS), in either header.
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: API_KEY_HEADER,
+        description: 'One of GATEWAY_API_KEYS; needed by the writes only when keys are set',
+      },
+      API_KEY_SCHEME,
+    )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key',
+        description: 'The same API key, as a bearer token',
+      },
+      BEARER_SCHEME,
+    )
     .build();
   return SwaggerModule.createDocument(app, config);
 }

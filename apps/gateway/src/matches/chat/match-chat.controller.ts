@@ -3,6 +3,9 @@ import { ApiAcceptedResponse, ApiExtraModels, ApiOperation, ApiTags } from '@nes
 import type { FastifyReply } from 'fastify';
 import { ApiErrorSchema, ChatJoinedSchema, ChatMessageSchema } from '../../openapi/models.js';
 import { ApiErrors, ApiEventStream } from '../../openapi/responses.js';
+import { CountsAsOpenStream } from '../../security/open-stream-limit.guard.js';
+import { ApiRateLimited } from '../../security/rate-limit.js';
+import { RequiresApiKey } from '../../security/requires-api-key.decorator.js';
 import { ChatJoinQuery, ChatPostBody } from '../dto/chat.dto.js';
 import { MatchIdParams } from '../dto/match-id.params.js';
 import { MatchChatService } from './match-chat.service.js';
@@ -10,12 +13,14 @@ import { MatchChatService } from './match-chat.service.js';
 /** A match's live chat (Soccer.Chat): read it as SSE, write to it with POST. */
 @ApiTags('chat')
 @ApiExtraModels(ChatJoinedSchema, ChatMessageSchema, ApiErrorSchema)
+@ApiRateLimited()
 @Controller('v1/matches/:id/chat')
 export class MatchChatController {
   constructor(private readonly chat: MatchChatService) {}
 
   /** Joins the room as `user`: `joined` ({sessionId}), then one `message` event per message. */
   @Get()
+  @CountsAsOpenStream()
   @ApiOperation({ summary: 'Joins the room as `user` and streams it as Server-Sent Events' })
   @ApiEventStream(
     'Events: `joined` first (data a `ChatJoined`, with the session id for POST), then one ' +
@@ -41,6 +46,7 @@ export class MatchChatController {
   /** Says `text` in the session opened by the GET; it comes back on every member's stream. */
   @Post()
   @HttpCode(202)
+  @RequiresApiKey()
   @ApiOperation({ summary: 'Says `text` in the session opened by the GET' })
   @ApiAcceptedResponse({ description: "sent; it comes back on every member's stream" })
   @ApiErrors({

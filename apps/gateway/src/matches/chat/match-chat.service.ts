@@ -20,12 +20,10 @@ import type { GatewayEnv } from '../../config/gateway.env.js';
 import { toApiError, type ApiErrorBody } from '../../errors/api-error.js';
 import { grpcStatusName } from '../../errors/grpc-http-status.js';
 import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
+import { sseHeartbeatMs } from '../../security/http-hardening.js';
 import { BoundedQueue } from '../backpressure.js';
 import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { SseWriter } from '../sse-writer.js';
-
-/** Idle chat streams get a comment this often, so proxies keep them. */
-const HEARTBEAT_MS = 15_000;
 
 /** A chat message as the SSE `message` event's JSON carries it. */
 export interface ChatMessageView {
@@ -72,6 +70,8 @@ export class MatchChatService implements OnModuleInit {
   private readonly joinTimeoutMs: number;
   private readonly maxPending: number;
   private readonly maxText: number;
+  /** Idle chat streams get a comment this often, so proxies and the idle timeout keep them. */
+  private readonly heartbeatMs: number;
 
   constructor(
     @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
@@ -81,6 +81,7 @@ export class MatchChatService implements OnModuleInit {
     this.joinTimeoutMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
     this.maxPending = config.get('GATEWAY_CHAT_MAX_PENDING', { infer: true });
     this.maxText = config.get('GATEWAY_CHAT_MAX_TEXT', { infer: true });
+    this.heartbeatMs = sseHeartbeatMs(config.get('GATEWAY_IDLE_TIMEOUT_MS', { infer: true }));
   }
 
   onModuleInit(): void {
@@ -99,7 +100,7 @@ export class MatchChatService implements OnModuleInit {
     return new Promise<void>((resolve, reject) => {
       const sessionId = randomBytes(16).toString('base64url');
       const upstream = new Subject<stream.ChatMessage>();
-      const sse = new SseWriter(res, { heartbeatMs: HEARTBEAT_MS });
+      const sse = new SseWriter(res, { heartbeatMs: this.heartbeatMs });
       let started = false;
       let ended = false;
 

@@ -7,6 +7,10 @@ export const DEFAULT_WATCH_FPS = 25;
 
 /** Query of `GET /v1/matches/:id/stream.mjpeg`. */
 export class MjpegQuery {
+  // Each number's checks run from the decorator nearest the property upwards,
+  // and the pipe stops at the first failure: @IsInt() goes last, so that
+  // "-1", "1.5" or "0x10" are "not an integer", not "greater than 120".
+
   /** Frames per second, paced by soccer-service; 0 = as fast as this viewer reads. */
   @ApiPropertyOptional({
     type: 'integer',
@@ -17,9 +21,9 @@ export class MjpegQuery {
   })
   @IsOptional()
   @QueryInt()
-  @IsInt()
-  @Min(0)
   @Max(120)
+  @Min(0)
+  @IsInt()
   fps: number = DEFAULT_WATCH_FPS;
 
   /** Stop after this many frames; 0 = the whole match. */
@@ -32,9 +36,9 @@ export class MjpegQuery {
   })
   @IsOptional()
   @QueryInt()
-  @IsInt()
-  @Min(0)
   @Max(1_000_000)
+  @Min(0)
+  @IsInt()
   maxFrames: number = 0;
 
   /** JPEG quality 1-100; unset = soccer-service's default. */
@@ -46,9 +50,9 @@ export class MjpegQuery {
   })
   @IsOptional()
   @QueryInt()
-  @IsInt()
-  @Min(1)
   @Max(100)
+  @Min(1)
+  @IsInt()
   quality?: number;
 }
 

@@ -5,9 +5,6 @@ import { LatestWins } from '../backpressure.js';
 import { SseWriter } from '../sse-writer.js';
 import { MjpegWriter } from './mjpeg-writer.js';
 
-/** Idle SSE connections get a comment this often, so proxies keep them. */
-const SSE_HEARTBEAT_MS = 15_000;
-
 /** Where a match's frames go: one HTTP response in one format. */
 export interface FrameSink {
   /** Sends the status and headers (the first frame or the end has arrived). */
@@ -61,8 +58,9 @@ export class SseFrameSink implements FrameSink {
   private readonly sse: SseWriter;
   private readonly frames: LatestWins<stream.Video>;
 
-  constructor(res: ServerResponse) {
-    this.sse = new SseWriter(res, { heartbeatMs: SSE_HEARTBEAT_MS });
+  /** `heartbeatMs`: an idle stream gets a comment this often (proxies, idle timeout). */
+  constructor(res: ServerResponse, heartbeatMs: number) {
+    this.sse = new SseWriter(res, { heartbeatMs });
     // Base64 and JSON only for frames that are actually written.
     this.frames = new LatestWins(res, (video) => this.sse.write(sseFrameEvent(video)));
   }

@@ -16,6 +16,7 @@ import { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
 import { toApiError } from '../../errors/api-error.js';
 import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
+import { sseHeartbeatMs } from '../../security/http-hardening.js';
 import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
 import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
@@ -28,6 +29,7 @@ export class MatchWatchService implements OnModuleInit {
   private readonly logger = new Logger(MatchWatchService.name);
   private soccer: stream.SoccerClient;
   private readonly firstFrameMs: number;
+  private readonly heartbeatMs: number;
 
   constructor(
     @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
@@ -39,6 +41,7 @@ export class MatchWatchService implements OnModuleInit {
     // Watch is a stream, so no unary deadline; but the first frame (or the
     // error) must come as fast as a unary answer would.
     this.firstFrameMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
+    this.heartbeatMs = sseHeartbeatMs(config.get('GATEWAY_IDLE_TIMEOUT_MS', { infer: true }));
   }
 
   onModuleInit(): void {
@@ -49,7 +52,12 @@ export class MatchWatchService implements OnModuleInit {
   async sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
     const encoding = query.encoding === 'raw' ? stream.Encoding.RAW : stream.Encoding.JPEG;
     const request = watchRequest(id, query, encoding);
-    return this.relay(request, await this.frames(request), reply, new SseFrameSink(reply.raw));
+    return this.relay(
+      request,
+      await this.frames(request),
+      reply,
+      new SseFrameSink(reply.raw, this.heartbeatMs),
+    );
   }
 
   /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */

@@ -1,0 +1,181 @@
+import { STATUS_CODES, type IncomingMessage, type ServerOptions } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { Socket } from 'node:net';
+import type { FastifyCorsOptions } from '@fastify/cors';
+import type { FastifyHelmetOptions } from '@fastify/helmet';
+import type { FastifyServerOptions } from 'fastify';
+import { readKeyPair } from '#proto';
+import type { GatewayEnv } from '../config/gateway.env.js';
+import type { ApiErrorBody } from '../errors/api-error.js';
+import { grpcStatusFromHttp, grpcStatusName } from '../errors/grpc-http-status.js';
+import { API_KEY_HEADER } from './api-keys.js';
+
+type ListenerEnv = Pick<
+  GatewayEnv,
+  | 'GATEWAY_HEADERS_TIMEOUT_MS'
+  | 'GATEWAY_IDLE_TIMEOUT_MS'
+  | 'GATEWAY_MAX_HEADER_BYTES'
+  | 'GATEWAY_DEADLINE_MS'
+  | 'GATEWAY_UPLOAD_TIMEOUT_MS'
+  | 'GATEWAY_TLS_CERT'
+  | 'GATEWAY_TLS_KEY'
+>;
+
+/** Fastify's options of the listener: HTTP or HTTPS, and the limits against slow clients. */
+export type ListenerOptions = Pick<
+  FastifyServerOptions,
+  'keepAliveTimeout' | 'connectionTimeout' | 'requestTimeout' | 'clientErrorHandler'
+> & { http?: ServerOptions; https?: HttpsServerOptions };
+
+/**
+ * The gateway's listener, from its environment:
+ *
+ * - `headersTimeout`: a client that has not sent its whole request head
+ *   within GATEWAY_HEADERS_TIMEOUT_MS gets 408 and is disconnected (Node
+ *   checks every `connectionsCheckingInterval`, so up to a quarter of it
+ *   later, at most 1 s); the TLS handshake gets as long.
+ * - `keepAliveTimeout`: a keep-alive connection idle for
+ *   GATEWAY_IDLE_TIMEOUT_MS between requests is closed;
+ *   `connectionTimeout`: so is one with no traffic during a request
+ *   (a stalled body, a reader that stopped reading), though never before a
+ *   unary answer may come (GATEWAY_DEADLINE_MS + 1 s). SSE streams send a
+ *   heartbeat more often (sseHeartbeatMs).
+ * - `requestTimeout`: receiving one request may take as long as an upload
+ *   may (GATEWAY_UPLOAD_TIMEOUT_MS), plus 10 s so that the upload's own
+ *   deadline answers first, with the API's error body. (Node's default,
+ *   300 s, would cut long uploads.)
+ * - `maxHeaderSize`: a larger request head is answered 431.
+ *
+ * With GATEWAY_TLS_CERT and GATEWAY_TLS_KEY it serves HTTPS; the files are
+ * read and checked now (PEM, key of the certificate), as for gRPC.
+ */
+export function listenerOptions(env: ListenerEnv): ListenerOptions {
+  const headersTimeout = env.GATEWAY_HEADERS_TIMEOUT_MS;
+  const requestTimeout = Math.max(env.GATEWAY_UPLOAD_TIMEOUT_MS + 10_000, headersTimeout);
+  const server: ServerOptions = {
+    maxHeaderSize: env.GATEWAY_MAX_HEADER_BYTES,
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))),
+  };
+  const options: ListenerOptions = {
+    keepAliveTimeout: env.GATEWAY_IDLE_TIMEOUT_MS,
+    connectionTimeout: Math.max(env.GATEWAY_IDLE_TIMEOUT_MS, env.GATEWAY_DEADLINE_MS + 1000),
+    requestTimeout,
+    clientErrorHandler: answerClientError(env.GATEWAY_MAX_HEADER_BYTES),
+  };
+  if (env.GATEWAY_TLS_CERT && env.GATEWAY_TLS_KEY) {
+    const pair = readKeyPair(
+      'GATEWAY_TLS_CERT',
+      env.GATEWAY_TLS_CERT,
+      'GATEWAY_TLS_KEY',
+      env.GATEWAY_TLS_KEY,
+    );
+    options.https = {
+      ...server,
+      cert: pair.cert_chain,
+      key: pair.private_key,
+      handshakeTimeout: headersTimeout,
+    };
+  } else {
+    options.http = server;
+  }
+  return options;
+}
+
+/** How often an SSE stream with nothing to say sends a comment: well within the idle timeout. */
+export function sseHeartbeatMs(idleTimeoutMs: number): number {
+  return Math.min(15_000, Math.floor(idleTimeoutMs / 2));
+}
+
+/**
+ * Answers what Node refuses before any request exists (no route, no Nest,
+ * no Fastify reply): a request head too slow (408) or too large (431), or
+ * not HTTP (400). Written on the socket, with the API's error body, then the
+ * connection is closed. (Fastify's default answers with a body of its own.)
+ */
+function answerClientError(maxHeaderBytes: number) {
+  return (clientError: Error & { code?: string }, socket: Socket): void => {
+    if (clientError.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, message] =
+      clientError.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request not received in time']
+        : clientError.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, `request headers over ${maxHeaderBytes} bytes`]
+          : [400, 'malformed HTTP request'];
+    // Not into a response already under way (Node's default does the same).
+    const response = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+    if (socket.writable && !response?.headersSent) {
+      const code = grpcStatusFromHttp(status);
+      const error: ApiErrorBody = { code, status: grpcStatusName(code), message };
+      const body = JSON.stringify(error);
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+          'content-type: application/json; charset=utf-8\r\n' +
+          `content-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(clientError);
+  };
+}
+
+/** Swagger UI (under /docs) styles itself with inline styles; nothing else needs them. */
+const isDocs = (req: IncomingMessage) => req.url === '/docs' || !!req.url?.startsWith('/docs/');
+
+/**
+ * Security headers on every response (@fastify/helmet), streams included
+ * (helmet sets them on the raw response). The CSP allows this origin only:
+ * the web page's bundle and Swagger UI's files are served from here; no
+ * inline script anywhere; inline styles only under /docs; `data:` images
+ * (Swagger UI's icons). Framing is refused. HSTS and
+ * upgrade-insecure-requests only when the listener is HTTPS: on plain HTTP
+ * they would send browsers to a port that does not speak TLS.
+ */
+export function helmetOptions({ https }: { https: boolean }): FastifyHelmetOptions {
+  return {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: [(req) => (isDocs(req) ? "'self' 'unsafe-inline'" : "'self'")],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        ...(https ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: https ? { maxAge: 31_536_000 } : false,
+    xFrameOptions: { action: 'deny' },
+  };
+}
+
+/**
+ * CORS for GATEWAY_CORS_ORIGINS (`*`, or exact origins): pages of those
+ * origins may call the API with the headers it reads, and read the request
+ * id and `Retry-After` of the answers. No credentials: the API uses no
+ * cookies; a key travels in a header.
+ */
+export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
+  return {
+    origin: origins.includes('*') ? '*' : [...origins],
+    methods: ['GET', 'HEAD', 'POST', 'PUT'],
+    allowedHeaders: [
+      'content-type',
+      'authorization',
+      API_KEY_HEADER,
+      'x-request-id',
+      'traceparent',
+      'tracestate',
+    ],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  };
+}

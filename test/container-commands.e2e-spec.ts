@@ -1,0 +1,302 @@
+/**
+ * The images' commands, run here as the containers run them: each app started
+ * with its Dockerfile CMD, judged by its Dockerfile HEALTHCHECK (the script the
+ * prod overlay's exec probes run too), the compose stack's certificates made by
+ * the `certs` target's command. The argv comes from the Dockerfile itself, so
+ * what is tested is what ships. `node` is this Node (the image's version: a
+ * test in deploy.e2e-spec.ts keeps them equal).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devCertPaths, freePort, type AppName, type DevCerts } from '#launcher';
+import { parseDockerfile, targetCommands } from './deploy/dockerfile.js';
+import { ROOT } from './deploy/tools.js';
+
+const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+
+/** The image's argv, with `node` as this process's Node. */
+const argv = (command: string[] | undefined) => {
+  if (!command) throw new Error('no exec-form command in the Dockerfile');
+  return command[0] === 'node' ? [process.execPath, ...command.slice(1)] : command;
+};
+
+interface Result {
+  code: number | null;
+  stderr: string;
+}
+
+/** Runs `command` from the repository root (the image's WORKDIR holds the same tree). */
+async function run(command: string[], env: Record<string, string> = {}): Promise<Result> {
+  const [file, ...args] = argv(command);
+  const child = spawn(file, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
+
+/** The app's HEALTHCHECK, with extra arguments (as the exec probes pass `--service`). */
+const healthcheck = (app: AppName, env: Record<string, string>, ...extra: string[]) =>
+  run([...targetCommands(dockerfile, app).healthcheck!, ...extra], env);
+
+/** A container: the app started with its image's CMD. */
+class Container {
+  private output = '';
+  private constructor(readonly child: ChildProcess) {
+    child.stdout!.on(
+      'data',
+      (d: Buffer) => (this.output = (this.output + d.toString()).slice(-65536)),
+    );
+    child.stderr!.on(
+      'data',
+      (d: Buffer) => (this.output = (this.output + d.toString()).slice(-65536)),
+    );
+  }
+
+  static start(app: AppName, env: Record<string, string>): Container {
+    const [file, ...args] = argv(targetCommands(dockerfile, app).cmd);
+    return new Container(
+      spawn(file, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' }),
+    );
+  }
+
+  /** Until the image's HEALTHCHECK passes, as Docker's start period does. */
+  async waitHealthy(app: AppName, env: Record<string, string>, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Result = { code: null, stderr: '' };
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`${app} exited:\n${this.output}`);
+      last = await healthcheck(app, env);
+      if (last.code === 0) return;
+      await sleep(200);
+    }
+    throw new Error(`${app} not healthy in ${timeoutMs} ms: ${last.stderr}\n${this.output}`);
+  }
+
+  /** `docker stop`: SIGTERM, and how the process ended. */
+  async stop(): Promise<string> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exit = once(this.child, 'exit');
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+    }
+    return String(this.child.exitCode ?? this.child.signalCode);
+  }
+}
+
+let scratch: string;
+let composeCerts: Promise<DevCerts> | undefined;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'container-commands-'));
+});
+
+/**
+ * The compose stack's certificates, made once by the `certs` target's command
+ * with its two volumes (`/certs`, CERTS_DIR) as directories here.
+ */
+function certsFromComposeOneShot(): Promise<DevCerts> {
+  composeCerts ??= (async () => {
+    const out = join(scratch, 'certs');
+    await mkdir(out);
+    const command = targetCommands(dockerfile, 'certs').cmd!;
+    expect(command.at(-1)).toBe('/certs');
+    const made = await run([...command.slice(0, -1), out], {
+      CERTS_DIR: join(scratch, 'certs-ca'),
+    });
+    expect(made).toMatchObject({ code: 0 });
+    return devCertPaths(out);
+  })();
+  return composeCerts;
+}
+
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('cheese-service image: CMD and HEALTHCHECK', () => {
+  it('is healthy once serving, exits 0 on SIGTERM (docker stop), then is unhealthy', async () => {
+    const port = await freePort();
+    const env = {
+      CHEESE_GRPC_PORT: String(port),
+      CHEESE_GRPC_HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+    };
+    const container = Container.start('cheese-service', env);
+    try {
+      await container.waitHealthy('cheese-service', env);
+      // The readiness probe of the prod overlay asks for the service by name.
+      expect(
+        await healthcheck('cheese-service', env, '--service', 'cheesefarm.CheeseService'),
+      ).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      const unknown = await healthcheck('cheese-service', env, '--service', 'no.Such');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain(
+        `cheese-service unhealthy: localhost:${port} health "no.Such": `,
+      );
+    } finally {
+      expect(await container.stop()).toBe('0');
+    }
+    const stopped = await healthcheck('cheese-service', env);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain(`cheese-service unhealthy: localhost:${port} health "":`);
+  });
+
+  it('says how to call it when given no app', async () => {
+    const result = await run(['node', 'dist/scripts/healthcheck.js']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'usage: node dist/scripts/healthcheck.js <cheese-service|soccer-service|gateway>',
+    );
+  });
+});
+
+describe('the compose stack on mutual TLS: the certs one-shot, then the health check over mTLS', () => {
+  let certs: DevCerts;
+  let container: Container;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    certs = await certsFromComposeOneShot();
+
+    // The environment docker-compose.yml gives every app, with these paths.
+    const port = await freePort();
+    env = {
+      CHEESE_GRPC_PORT: String(port),
+      CHEESE_GRPC_HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      GRPC_TLS_CERT: certs.serverCert,
+      GRPC_TLS_KEY: certs.serverKey,
+      GRPC_TLS_CLIENT_CA: certs.ca,
+      GRPC_TLS_CA: certs.ca,
+      GRPC_TLS_CLIENT_CERT: certs.clientCert,
+      GRPC_TLS_CLIENT_KEY: certs.clientKey,
+    };
+    container = Container.start('cheese-service', env);
+    await container.waitHealthy('cheese-service', env);
+  });
+
+  afterAll(async () => {
+    await container?.stop();
+  });
+
+  it('gives the apps the certificates, and keeps the CA key to itself', async () => {
+    expect((await readdir(certs.dir)).sort()).toEqual([
+      'ca.pem',
+      'client-key.pem',
+      'client.pem',
+      'server-key.pem',
+      'server.pem',
+    ]);
+    expect(await readdir(join(scratch, 'certs-ca'))).toContain('ca-key.pem');
+  });
+
+  it('passes with the CA and the client certificate', async () => {
+    expect(await healthcheck('cheese-service', env)).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('fails, saying why, without the CA or without the client certificate', async () => {
+    // An empty value is unset, as in a compose file.
+    const noClientCert = { ...env, GRPC_TLS_CLIENT_CERT: '', GRPC_TLS_CLIENT_KEY: '' };
+    const noCa = await healthcheck('cheese-service', { ...noClientCert, GRPC_TLS_CA: '' });
+    expect(noCa.code).toBe(1);
+    expect(noCa.stderr).toContain('give the probe GRPC_TLS_CA');
+    const refused = await healthcheck('cheese-service', noClientCert);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^cheese-service unhealthy: /);
+  });
+
+  it('checks the certificate for GRPC_TLS_SERVER_NAME, as the prod overlay sets it', async () => {
+    expect(
+      await healthcheck('cheese-service', { ...env, GRPC_TLS_SERVER_NAME: 'cheese-service' }),
+    ).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    const wrong = await healthcheck('cheese-service', {
+      ...env,
+      GRPC_TLS_SERVER_NAME: 'elsewhere.example',
+    });
+    expect(wrong.code).toBe(1);
+  });
+});
+
+describe('soccer-service image: HEALTHCHECK', () => {
+  it('is unhealthy while its MEDIA_DIR takes no writes (health NOT_SERVING), though the process runs', async () => {
+    // A MEDIA_DIR whose parent is a file: ENOTDIR for everyone, root included.
+    const file = join(scratch, 'not-a-dir');
+    await writeFile(file, '');
+    const port = await freePort();
+    const env = {
+      SOCCER_GRPC_PORT: String(port),
+      SOCCER_GRPC_HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      MEDIA_DIR: join(file, 'media'),
+    };
+    const container = Container.start('soccer-service', env);
+    try {
+      let result: Result = { code: null, stderr: '' };
+      for (let i = 0; i < 100 && !result.stderr.includes('NOT_SERVING'); i++) {
+        result = await healthcheck('soccer-service', env);
+        await sleep(100);
+      }
+      expect(result).toEqual({
+        code: 1,
+        stderr: `soccer-service unhealthy: localhost:${port} health "": NOT_SERVING\n`,
+      });
+      expect(container.child.exitCode).toBeNull();
+    } finally {
+      expect(await container.stop()).toBe('0');
+    }
+  });
+});
+
+describe('gateway image: CMD and HEALTHCHECK (GET /healthz)', () => {
+  it('is healthy once listening, exits 0 on SIGTERM, then is unhealthy', async () => {
+    const port = await freePort();
+    const env = { GATEWAY_HTTP_PORT: String(port), GATEWAY_HTTP_HOST: '127.0.0.1' };
+    const container = Container.start('gateway', env);
+    try {
+      await container.waitHealthy('gateway', env);
+    } finally {
+      expect(await container.stop()).toBe('0');
+    }
+    const stopped = await healthcheck('gateway', env);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain(
+      `gateway unhealthy: GET localhost:${port}/healthz: connect ECONNREFUSED`,
+    );
+  });
+
+  it('asks over HTTPS when the gateway serves it (GATEWAY_TLS_CERT)', async () => {
+    const certs = await certsFromComposeOneShot();
+    const port = await freePort();
+    const env = {
+      GATEWAY_HTTP_PORT: String(port),
+      GATEWAY_HTTP_HOST: '127.0.0.1',
+      GATEWAY_TLS_CERT: certs.serverCert,
+      GATEWAY_TLS_KEY: certs.serverKey,
+    };
+    const container = Container.start('gateway', env);
+    try {
+      await container.waitHealthy('gateway', env);
+      expect(await healthcheck('gateway', env)).toEqual({ code: 0, stderr: '' });
+      const plain = await healthcheck('gateway', { ...env, GATEWAY_TLS_CERT: '' });
+      expect(plain.code).toBe(1);
+    } finally {
+      await container.stop();
+    }
+  });
+});

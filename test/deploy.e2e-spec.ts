@@ -1,0 +1,378 @@
+/**
+ * CI's checks of what ships: the Dockerfile, docker-compose.yml and every
+ * kustomize overlay, validated offline (no Docker engine, no cluster here).
+ * Each check also runs on a broken fixture (test/fixtures/deploy/) and must
+ * reject it, which shows it can fail. A missing docker-compose or kubectl
+ * fails the checks with how to install it; nothing is skipped.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { APPS, NODE_ARGS, type AppName } from '#launcher';
+import {
+  checkCompose,
+  checkComposeApps,
+  composeConfig,
+  type ComposeConfig,
+  type ComposeRules,
+} from './deploy/compose.js';
+import {
+  checkDockerfile,
+  dockerignorePatterns,
+  isDockerignored,
+  parseDockerfile,
+  targetCommands,
+} from './deploy/dockerfile.js';
+import {
+  checkProjectRules,
+  kustomize,
+  kustomizeVersion,
+  referencedSecrets,
+  validateObjects,
+  type KubeObject,
+  type KubeRules,
+} from './deploy/kubernetes.js';
+import { runtimePackages } from './deploy/runtime-imports.js';
+import { ROOT, runTool } from './deploy/tools.js';
+
+const APP_NAMES = Object.keys(APPS) as AppName[];
+const GRPC_APPS = APP_NAMES.filter((name) => name !== 'gateway');
+const HEALTHCHECK = ['node', 'dist/scripts/healthcheck.js'];
+const FIXTURES = join(ROOT, 'test/fixtures/deploy');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+const DOCKERFILE_RULES = { appTargets: APP_NAMES };
+const COMPOSE_RULES: ComposeRules = {
+  appServices: APP_NAMES,
+  // Certificate and key paths: they must be inside a volume the container mounts.
+  fileVariables:
+    /^(GRPC_TLS_(CERT|KEY|CA|CLIENT_CA|CLIENT_CERT|CLIENT_KEY)|GATEWAY_TLS_(CERT|KEY))$/,
+};
+const KUBE_RULES: KubeRules = {
+  apps: APP_NAMES,
+  grpcApps: GRPC_APPS,
+  appLabel: 'app.kubernetes.io/name',
+  healthcheckCommand: HEALTHCHECK,
+  defaultShutdownGraceMs: 10_000,
+  // serveUntilSignal / closeOnSignal: closing may take 5 s after the grace period.
+  closeAfterGraceSeconds: 5,
+};
+
+describe('Dockerfile', () => {
+  const text = read('Dockerfile');
+  const dockerfile = parseDockerfile(text);
+
+  it('passes the hadolint-style and project rules', () => {
+    expect(checkDockerfile(text, DOCKERFILE_RULES)).toEqual([]);
+  });
+
+  it.each(APP_NAMES)(
+    'target %s runs `npm run start:<app>`’s command with node as PID 1, and the health check script',
+    (app) => {
+      const { cmd, healthcheck } = targetCommands(dockerfile, app);
+      // The same argv AppProcess (npm start, the e2e tests) spawns; package.json's
+      // start:<app> is held to it by libs/launcher/src/apps.spec.ts.
+      expect(cmd).toEqual(['node', ...NODE_ARGS, APPS[app].entry]);
+      expect(healthcheck).toEqual([...HEALTHCHECK, app]);
+      for (const file of [APPS[app].entry, HEALTHCHECK[1]]) {
+        expect(existsSync(join(ROOT, file)), `${file} is built by npm run build`).toBe(true);
+      }
+    },
+  );
+
+  it('holds every package the apps and the health check import: production dependencies only', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      dependencies: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    const entries = APP_NAMES.flatMap((app) => {
+      const { cmd, healthcheck } = targetCommands(dockerfile, app);
+      return [cmd!.at(-1)!, healthcheck![1]];
+    });
+    const imported = runtimePackages(ROOT, entries);
+    expect(imported.size).toBeGreaterThan(10);
+    const missing = [...imported].filter(([name]) => !(name in pkg.dependencies));
+    // `npm ci --omit=dev` would leave these out of the image.
+    expect(missing.map(([name, file]) => `${name} (imported by ${file})`)).toEqual([]);
+  });
+
+  it('builds on the Node version the tests run on', () => {
+    const base = dockerfile.stages.find((stage) => stage.name === 'base')!;
+    expect(base.from).toBe(`node:${process.versions.node}-bookworm-slim`);
+  });
+
+  it('sends nothing but the sources into the build context', () => {
+    const patterns = dockerignorePatterns(read('.dockerignore'));
+    for (const path of [
+      'node_modules/@grpc/grpc-js/package.json',
+      'dist/apps/gateway/src/main.js',
+      'certs/ca-key.pem',
+      'media/final.mp4',
+      '.git/HEAD',
+      '.env',
+      'apps/gateway/test/health.e2e-spec.ts',
+      'libs/proto/src/grpc-auth.spec.ts',
+      'test/fixtures/deploy/Dockerfile.broken',
+      'screenshots/web/1.png',
+    ]) {
+      expect(isDockerignored(patterns, path), `${path} is left out`).toBe(true);
+    }
+    const copied = ['package.json', 'package-lock.json', 'apps/gateway/src/main.ts'];
+    for (const path of [
+      ...copied,
+      'libs/proto/proto/cheesefarm/cheese.proto',
+      'scripts/certs.mjs',
+    ]) {
+      expect(isDockerignored(patterns, path), `${path} is in the context`).toBe(false);
+    }
+    // What the Dockerfile copies from the context is in it.
+    for (const stage of dockerfile.stages) {
+      for (const { keyword, args } of stage.instructions) {
+        if (keyword !== 'COPY' || args.includes('--from=')) continue;
+        for (const source of args.split(/\s+/).slice(0, -1)) {
+          expect(isDockerignored(patterns, source), `COPY ${source}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('rejects a broken Dockerfile (the same rules fail)', () => {
+    const problems = checkDockerfile(
+      readFileSync(join(FIXTURES, 'Dockerfile.broken'), 'utf8'),
+      DOCKERFILE_RULES,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'line 2: [DL3006/DL3007] base image node:latest is not pinned to a version',
+        'line 3: [DL3000] WORKDIR app must be an absolute path',
+        'line 4: [DL3020] use COPY instead of ADD',
+        'line 5: [DL3015] apt-get install without --no-install-recommends',
+        'line 5: [DL3014] apt-get install without -y',
+        'line 5: [DL3009] apt lists not removed (rm -rf /var/lib/apt/lists/*) in the same RUN',
+        'line 6: use `npm ci` (the lockfile), not `npm install`',
+        'line 7: ENV holds a secret-looking variable: secrets belong at run time, not in an image',
+        'line 9: [DL3025] CMD must use the exec (JSON) form, so that signals reach the process',
+        'target 0: [DL3002] runs as root (add USER node)',
+        'target cheese-service: missing',
+      ]),
+    );
+  });
+});
+
+describe('docker-compose.yml (Debian docker-compose 1.29)', () => {
+  const file = join(ROOT, 'docker-compose.yml');
+  let config: ComposeConfig;
+
+  beforeAll(async () => {
+    const result = await composeConfig(file);
+    expect(result.problems).toEqual([]);
+    config = result.config!;
+  });
+
+  it('is valid and keeps the project rules, without the observability profile', async () => {
+    expect(await checkCompose(file, COMPOSE_RULES)).toEqual([]);
+  });
+
+  it('is valid and keeps the project rules with --profile observability', async () => {
+    expect(await checkCompose(file, COMPOSE_RULES, ['observability'])).toEqual([]);
+    const profiled = Object.entries(config.services).filter(([, s]) => s.profiles?.length);
+    expect(profiled.map(([name]) => name).sort()).toEqual([
+      'jaeger',
+      'otel-collector',
+      'prometheus',
+    ]);
+  });
+
+  it('runs the apps on mutual TLS with certificates from the certs one-shot, the gateway on 3000', () => {
+    const { certs, gateway } = config.services;
+    expect(certs.build?.target).toBe('certs');
+    for (const app of APP_NAMES) {
+      const env = config.services[app].environment!;
+      expect(env).toMatchObject({
+        GRPC_TLS_CERT: '/certs/server.pem',
+        GRPC_TLS_CLIENT_CA: '/certs/ca.pem',
+        GRPC_TLS_CA: '/certs/ca.pem',
+        GRPC_TLS_CLIENT_CERT: '/certs/client.pem',
+      });
+      expect(config.services[app].depends_on).toBeDefined();
+    }
+    expect(gateway.ports).toContainEqual(
+      expect.objectContaining({ target: APPS.gateway.defaultPort, published: 3000 }),
+    );
+    expect(gateway.environment).toMatchObject({
+      CHEESE_GRPC_URL: `dns:///cheese-service:${APPS['cheese-service'].defaultPort}`,
+      SOCCER_GRPC_URL: `dns:///soccer-service:${APPS['soccer-service'].defaultPort}`,
+    });
+    expect(config.services['soccer-service'].environment?.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it("has Prometheus scrape each app's metrics port", () => {
+    const prometheus = parse(read('deploy/compose/prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
+    };
+    const scraped = prometheus.scrape_configs.map((job) => [
+      job.dns_sd_configs[0].names[0],
+      job.dns_sd_configs[0].port,
+    ]);
+    expect(scraped).toEqual([
+      ['cheese-service', APPS['cheese-service'].defaultMetricsPort],
+      ['soccer-service', APPS['soccer-service'].defaultMetricsPort],
+      ['gateway', APPS.gateway.defaultPort],
+    ]);
+  });
+
+  it('rejects keys docker-compose 1.29 does not know (the same check fails)', async () => {
+    const problems = await checkCompose(
+      join(FIXTURES, 'compose/unsupported-keys.yml'),
+      COMPOSE_RULES,
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^docker-compose config: .*'name' does not match/s);
+    expect(problems[0]).toContain("'start_interval' does not match");
+  });
+
+  it('rejects a compose file that breaks the project rules (the same check fails)', async () => {
+    const problems = await checkCompose(join(FIXTURES, 'compose/rule-breaking.yml'), COMPOSE_RULES);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'cheese-service: missing',
+        'web: image nginx:latest is not pinned to a version (no tag, or latest)',
+        'db: image postgres is not pinned to a version (no tag, or latest)',
+        'db: runs as root',
+        'web: root filesystem not read-only (read_only: true)',
+        'web: capabilities not dropped (cap_drop: [ALL])',
+        // docker-compose reads a plain list as `condition: service_started`
+        'web: depends_on db without service_healthy or service_completed_successfully',
+        'web: depends on tracer, which only runs with --profile observability',
+        'cache: depends_on db being healthy, which has no health check',
+        expect.stringMatching(/^web: bind mount source \/.*\/missing\.conf does not exist$/),
+        'web: GRPC_TLS_CA=/certs/ca.pem is in no volume mounted into the container',
+      ]),
+    );
+    // The stop grace of an app, shorter than its own graceful shutdown.
+    expect(
+      checkComposeApps(
+        {
+          services: {
+            gateway: { stop_grace_period: '10s', environment: { SHUTDOWN_GRACE_MS: '10000' } },
+          },
+        },
+        COMPOSE_RULES,
+      ),
+    ).toEqual([
+      'gateway: stop_grace_period 10s is shorter than SHUTDOWN_GRACE_MS + 5 s: docker would SIGKILL a graceful shutdown',
+    ]);
+  });
+});
+
+it('fails, never skips, when a tool is missing', async () => {
+  await expect(runTool('kubectl-not-installed', ['kustomize'])).rejects.toThrow(
+    'kubectl-not-installed not found on PATH: install it',
+  );
+});
+
+describe('Kubernetes manifests (kustomize)', () => {
+  const overlays = readdirSync(join(ROOT, 'deploy/k8s/overlays'));
+  const rendered = new Map<string, KubeObject[]>();
+
+  beforeAll(async () => {
+    // `labels:`, inline patch targets with regexes: kustomize v5 (kubectl ≥ 1.27).
+    expect(await kustomizeVersion()).toMatch(/^v[5-9]\./);
+    for (const overlay of overlays) {
+      const { problems, objects } = await kustomize(join(ROOT, 'deploy/k8s/overlays', overlay));
+      expect(problems).toEqual([]);
+      rendered.set(overlay, objects);
+    }
+  });
+
+  it('has the dev and prod overlays', () => {
+    expect(overlays.sort()).toEqual(['dev', 'prod']);
+  });
+
+  it.each(['dev', 'prod'])(
+    '%s: every object is valid against the Kubernetes schemas, no unknown field',
+    (overlay) => {
+      const objects = rendered.get(overlay)!;
+      expect(objects.length).toBeGreaterThan(20);
+      expect(validateObjects(objects)).toEqual([]);
+    },
+  );
+
+  it.each(['dev', 'prod'])('%s: keeps the project rules', (overlay) => {
+    expect(checkProjectRules(rendered.get(overlay)!, KUBE_RULES)).toEqual([]);
+  });
+
+  it('dev runs without any Secret; prod requires each one docs/deploy.md tells to create', () => {
+    const dev = referencedSecrets(rendered.get('dev')!);
+    expect([...dev].filter(([, { optional }]) => !optional)).toEqual([]);
+    const prod = referencedSecrets(rendered.get('prod')!);
+    expect([...prod.keys()].sort()).toEqual([
+      'cheese-farm-tokens',
+      'gateway-tls',
+      'grpc-client-tls',
+      'grpc-server-tls',
+    ]);
+    expect([...prod].filter(([, { optional }]) => optional)).toEqual([]);
+    const docs = read('docs/deploy.md');
+    for (const name of prod.keys())
+      expect(docs, `docs/deploy.md names Secret ${name}`).toContain(name);
+  });
+
+  it('prod probes the TLS services with the image health check; dev with native gRPC probes', () => {
+    const probesOf = (overlay: string, app: string) => {
+      const deployment = rendered
+        .get(overlay)!
+        .find((o) => o.kind === 'Deployment' && o.metadata.name === app)!;
+      const [container] = (
+        deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }
+      ).template.spec.containers;
+      return container.readinessProbe as { grpc?: unknown; exec?: { command: string[] } };
+    };
+    for (const app of GRPC_APPS) {
+      expect(probesOf('dev', app).grpc).toBeDefined();
+      expect(probesOf('prod', app).exec?.command.slice(0, 3)).toEqual([...HEALTHCHECK, app]);
+    }
+  });
+
+  it('runs the Redis compose runs', () => {
+    const redis = rendered
+      .get('prod')!
+      .find((o) => o.kind === 'Deployment' && o.metadata.name === 'redis')!;
+    const image = (redis.spec as { template: { spec: { containers: { image: string }[] } } })
+      .template.spec.containers[0].image;
+    expect(image).toBe((parse(read('docker-compose.yml')) as ComposeConfig).services.redis.image);
+  });
+
+  it('rejects a broken overlay (the same checks fail)', async () => {
+    const { problems: built, objects } = await kustomize(join(FIXTURES, 'k8s/broken-overlay'));
+    expect(built).toEqual([]);
+    const problems = [...validateObjects(objects), ...checkProjectRules(objects, KUBE_RULES)];
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        // schema and unknown fields
+        'HorizontalPodAutoscaler/gateway: schema: data/spec/minReplicas must be integer',
+        'Deployment/cheese-service: unknown field spec.template.spec.containers[0].readinessProbe.grpc.servce',
+        'Deployment/gateway: unknown field spec.template.spec.automountServiceAcountToken',
+        // project rules
+        'Deployment/cheese-service container cheese-service: no cpu limits',
+        'Deployment/cheese-service container cheese-service: no memory limits',
+        "Deployment/cheese-service container cheese-service: livenessProbe runs node other-check.js, not the image's health check (node dist/scripts/healthcheck.js cheese-service)",
+        'Deployment/soccer-service container soccer-service: livenessProbe has 2 handlers (grpc, httpGet); exactly one',
+        expect.stringMatching(
+          /^Deployment\/soccer-service: terminationGracePeriodSeconds 5 does not match SHUTDOWN_GRACE_MS=10000/,
+        ),
+        'Deployment/gateway container gateway: readOnlyRootFilesystem is not true',
+        'gateway: CHEESE_GRPC_URL=cheese-service:4000 is not dns:///<service>.<namespace>.svc.cluster.local:<port>',
+        "Service/cheese-service: a gRPC Service must be headless (clusterIP: None), or one pod takes all of a client's calls",
+        "NetworkPolicy/soccer-service: lets more than the gateway reach soccer-service's gRPC port",
+        'Deployment/talk-demo container talk-demo: runAsNonRoot is not true',
+        'Deployment/talk-demo container talk-demo: no memory requests',
+        'Deployment/talk-demo container talk-demo: no readinessProbe',
+        'Deployment/talk-demo container talk-demo: no livenessProbe',
+        'Deployment/talk-demo container talk-demo: image python:latest is not pinned to a version',
+        "Service/talk-demo: a gRPC Service must be headless (clusterIP: None), or one pod takes all of a client's calls",
+      ]),
+    );
+  });
+});
