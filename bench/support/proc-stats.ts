@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) of `pid` so far, in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces and ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here (from 1).
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Memory of `pid` from /proc/<pid>/status, in MB (10^6 bytes): resident now, and its peak. */
+export function memory(pid: number): { rssMB: number; hwmMB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  // The kernel's "kB" are KiB.
+  const mb = (name: string) =>
+    (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024) / 1e6;
+  return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
+}
+
+/** CPU use of some processes over a window: start() ... stop() gives % of one core each. */
+export class CpuWindow {
+  private readonly start: number[];
+  private readonly started = performance.now();
+
+  constructor(private readonly pids: readonly number[]) {
+    this.start = pids.map(cpuSeconds);
+  }
+
+  /** CPU seconds each process used since the window opened. */
+  used(): number[] {
+    return this.pids.map((pid, i) => cpuSeconds(pid) - this.start[i]);
+  }
+
+  /** % of one core each process used since the window opened (200% = both cores of 2). */
+  percent(): number[] {
+    const seconds = (performance.now() - this.started) / 1000;
+    return this.used().map((used) => (used / seconds) * 100);
+  }
+}
+
+/** Samples the resident memory of some processes every `everyMs`, keeping each one's first and highest. */
+export class RssSampler {
+  readonly first: number[];
+  readonly max: number[];
+  readonly last: number[];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pids: readonly number[],
+    everyMs = 250,
+  ) {
+    this.first = pids.map((pid) => memory(pid).rssMB);
+    this.max = [...this.first];
+    this.last = [...this.first];
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  sample(): void {
+    this.pids.forEach((pid, i) => {
+      const { rssMB } = memory(pid);
+      this.last[i] = rssMB;
+      this.max[i] = Math.max(this.max[i], rssMB);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}

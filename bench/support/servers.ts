@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppProcess, freePort, NODE_ARGS, type AppName } from '#launcher';
+import type { BenchContext } from './context.js';
+import { benchScript, ROOT } from './paths.js';
+
+/** A server under test, whatever it is written in. */
+export interface Server {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** A project app started by libs/launcher: the production command, plus its metrics port. */
+export interface StartedApp extends Server {
+  readonly app: AppProcess;
+  /** METRICS_PORT of a service (0 for the gateway, whose /metrics is on `port`). */
+  readonly metricsPort: number;
+}
+
+/**
+ * Environment every process under test gets in a bench run. Shutdown is
+ * shortened so runs do not wait for the 10 s production grace period; with
+ * BENCH_PROFILE=1, Node writes a CPU profile at exit (NODE_OPTIONS reaches
+ * the apps through the launcher unchanged, so their command stays the
+ * production one).
+ */
+function benchEnv(ctx: BenchContext, section: string, name: string): Record<string, string> {
+  const env: Record<string, string> = { SHUTDOWN_GRACE_MS: '2000' };
+  if (ctx.profileDir) {
+    const dir = join(ctx.profileDir, section, name.replace(/[^\w.-]+/g, '_'));
+    mkdirSync(dir, { recursive: true });
+    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
+  }
+  return env;
+}
+
+/** Starts one of the apps on free loopback ports, as `npm run start:<name>` would run it. */
+export async function startApp(
+  ctx: BenchContext,
+  section: string,
+  name: AppName,
+  env: Record<string, string> = {},
+  label: string = name,
+): Promise<StartedApp> {
+  const port = await freePort();
+  const metricsPort = name === 'gateway' ? 0 : await freePort();
+  const host = { 'cheese-service': 'CHEESE', 'soccer-service': 'SOCCER', gateway: 'GATEWAY' }[name];
+  const app = await AppProcess.start(name, {
+    port,
+    metricsPort,
+    readyTimeoutMs: 60_000,
+    env: {
+      [name === 'gateway' ? 'GATEWAY_HTTP_HOST' : `${host}_GRPC_HOST`]: '127.0.0.1',
+      METRICS_HOST: '127.0.0.1',
+      ...benchEnv(ctx, section, label),
+      ...env,
+    },
+  });
+  return {
+    name: label,
+    pid: app.child.pid!,
+    port,
+    metricsPort,
+    app,
+    stop: async () => {
+      await app.stop('SIGTERM', 10_000);
+    },
+  };
+}
+
+/** The gateway in front of the given services (an unused one gets a dead address). */
+export function startGateway(
+  ctx: BenchContext,
+  section: string,
+  backends: { cheese?: Server; soccer?: Server },
+  env: Record<string, string> = {},
+): Promise<StartedApp> {
+  return startApp(ctx, section, 'gateway', {
+    CHEESE_GRPC_URL: `127.0.0.1:${backends.cheese?.port ?? 1}`,
+    SOCCER_GRPC_URL: `127.0.0.1:${backends.soccer?.port ?? 1}`,
+    // The gateway's per-client limits would throttle one load generator on one IP
+    // (unknown variables are ignored by older builds).
+    GATEWAY_RATE_LIMIT: '0',
+    GATEWAY_MAX_STREAMS_PER_IP: '0',
+    ...env,
+  });
+}
+
+/** bench/reference/plain-grpc-server.ts: Order and Watch on bare @grpc/grpc-js. */
+export async function startPlainServer(
+  ctx: BenchContext,
+  section: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, benchScript('reference/plain-grpc-server.js')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...benchEnv(ctx, section, 'plain-grpc-js'),
+        ...env,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return await started('plain grpc-js', child, port);
+}
+
+/** One of the talk's Python servers (bench/talk), with stubs generated from the talk's proto. */
+export async function startPythonServer(
+  script: string,
+  args: string[],
+  name: string,
+): Promise<Server> {
+  const port = await freePort();
+  const env = { ...process.env };
+  // The talk runs in a terminal; unbuffered prints (set on this machine) would cost it more.
+  delete env.PYTHONUNBUFFERED;
+  const child = spawn('/usr/bin/python3', [script, String(port), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return await started(name, child, port);
+}
+
+async function started(name: string, child: ChildProcess, port: number): Promise<Server> {
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const deadline = Date.now() + 30_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start on ${port}:\n${output}`);
+    }
+    await sleep(50);
+  }
+  return {
+    name,
+    pid: child.pid!,
+    port,
+    stop: () => stopChild(child),
+  };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Stops every server given, in parallel, ignoring the ones never started. */
+export async function stopAll(...servers: (Server | undefined)[]): Promise<void> {
+  await Promise.all(servers.map((s) => (s ? s.stop() : Promise.resolve())));
+}
