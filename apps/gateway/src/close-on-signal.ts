@@ -2,11 +2,10 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { closeWithinGrace } from '#proto';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { ShutdownState } from './health/shutdown-state.js';
 
-/** After the grace period, how long the rest of closing (Nest's hooks) may take. */
-const CLOSE_TIMEOUT_AFTER_GRACE_MS = 5_000;
 /** While closing, how often keep-alive connections that went idle are closed. */
 const IDLE_REAP_INTERVAL_MS = 50;
 
@@ -85,41 +84,22 @@ export class HttpDrain {
     logger.log(
       `${reason}: /readyz 503, serving ${delayMs} ms more, then draining (grace ${graceMs} ms)`,
     );
-    const grace = setTimeout(() => {
-      logger.warn(`grace period of ${graceMs} ms over: closing the connections still open`);
-      this.force();
-    }, graceMs);
-    let hung: NodeJS.Timeout | undefined;
-    const closeHung = new Promise<number>((resolve) => {
-      hung = setTimeout(() => {
-        logger.error('shutdown hooks did not finish in time; exiting anyway');
-        resolve(1);
-      }, graceMs + CLOSE_TIMEOUT_AFTER_GRACE_MS);
-    });
     let reaper: NodeJS.Timeout | undefined;
     try {
       await sleep(delayMs, undefined, { signal: this.skipDelay.signal }).catch(() => undefined);
       // server.close() closes the idle keep-alive connections of that moment
       // only; one whose request finishes later would hold the close up until
-      // its keep-alive timeout (72 s). Close each as soon as it is idle.
+      // its keep-alive timeout. Close each as soon as it is idle.
       const server = this.app.getHttpServer() as Server;
       reaper = setInterval(() => server.closeIdleConnections(), IDLE_REAP_INTERVAL_MS);
-      const closed = this.app.close().then(
-        () => {
-          logger.log(`stopped in ${Math.round(performance.now() - started)} ms`);
-          return 0;
-        },
-        (err: unknown) => {
-          logger.error(
-            `shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-          );
-          return 1;
-        },
-      );
-      return await Promise.race([closed, closeHung]);
+      return await closeWithinGrace(() => this.app.close(), {
+        graceMs,
+        onGraceOver: () => this.force(),
+        cutting: 'closing the connections still open',
+        started,
+        logger,
+      });
     } finally {
-      clearTimeout(grace);
-      clearTimeout(hung);
       clearInterval(reaper);
     }
   }

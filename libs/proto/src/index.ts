@@ -13,3 +13,4 @@ export * from './operations/grpc-operations.js';
 export * from './operations/grpc-operations.module.js';
 export * from './operations/serve-until-signal.js';
 export * from './operations/run-grpc-service.js';
+export * from './operations/close-within-grace.js';

@@ -1,8 +1,6 @@
 import { Logger, type INestMicroservice } from '@nestjs/common';
+import { closeWithinGrace } from './close-within-grace.js';
 import { GrpcOperations } from './grpc-operations.js';
-
-/** After the grace period, how long the rest of app.close() (Nest's hooks) may take. */
-const CLOSE_TIMEOUT_AFTER_GRACE_MS = 5_000;
 
 const logger = new Logger('Shutdown');
 
@@ -58,33 +56,11 @@ export async function shutdownGracefully(app: INestMicroservice, reason: string)
   logger.log(`${reason}: NOT_SERVING, refusing new calls, draining (grace ${graceMs} ms)`);
   operations.beginShutdown();
 
-  const force = setTimeout(() => {
-    logger.warn(`grace period of ${graceMs} ms over: cancelling the calls still open`);
-    operations.forceShutdown();
-  }, graceMs);
-  let hung: NodeJS.Timeout | undefined;
-  const closeHung = new Promise<number>((resolve) => {
-    hung = setTimeout(() => {
-      logger.error('shutdown hooks did not finish in time; exiting anyway');
-      resolve(1);
-    }, graceMs + CLOSE_TIMEOUT_AFTER_GRACE_MS);
+  return closeWithinGrace(() => app.close(), {
+    graceMs,
+    onGraceOver: () => operations.forceShutdown(),
+    cutting: 'cancelling the calls still open',
+    started,
+    logger,
   });
-  const closed = app.close().then(
-    () => {
-      logger.log(`stopped in ${Math.round(performance.now() - started)} ms`);
-      return 0;
-    },
-    (err: unknown) => {
-      logger.error(
-        `shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-      );
-      return 1;
-    },
-  );
-  try {
-    return await Promise.race([closed, closeHung]);
-  } finally {
-    clearTimeout(force);
-    clearTimeout(hung);
-  }
 }
