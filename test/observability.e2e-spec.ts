@@ -156,6 +156,8 @@ describe('request ids and traces from the gateway into the services', () => {
       const id = res.headers.get('x-request-id');
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
       await expect.poll(() => logLines(cheese).some((l) => l.reqId === id)).toBe(true);
+      // The gateway's own request line carries the same made-up id.
+      await expect.poll(() => logLines(gateway).some((l) => l.reqId === id)).toBe(true);
     }
     expect(gateway.logs).not.toContain('very-secret-token');
   });

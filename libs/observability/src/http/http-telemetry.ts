@@ -12,20 +12,14 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptRequestId, REQUEST_ID_HEADER, runInRequestContext } from '../request-context.js';
 
-const requestIds = new WeakMap<IncomingMessage, string>();
-
 /**
  * The request id of an HTTP request: the caller's `x-request-id` when
- * acceptable, else a new one, the same however often it is asked (pino-http
- * and the tracing hooks both ask, in either order).
+ * acceptable, else a new one. It is the Fastify app's `genReqId`, so the id
+ * is made once, as `request.id`; @fastify/middie copies that to the raw
+ * request, where pino-http takes it for the request's log line.
  */
 export function requestIdOf(req: IncomingMessage): string {
-  let id = requestIds.get(req);
-  if (id === undefined) {
-    id = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
-    requestIds.set(req, id);
-  }
-  return id;
+  return acceptRequestId(req.headers[REQUEST_ID_HEADER]);
 }
 
 interface RequestTelemetry {
@@ -41,7 +35,8 @@ const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
  * request id is echoed in the response, and the request's handler (and the
  * gRPC calls it makes) run inside both, so the gRPC client interceptor can
  * pass them on. The context is entered twice because body parsing runs on
- * the socket's events, which lose it.
+ * the socket's events, which lose it. The app must be created with
+ * `genReqId: requestIdOf` (the request id is `request.id`).
  */
 export function installHttpTelemetry(app: FastifyInstance): void {
   const tracer = trace.getTracer('cheese-farm-soccer/http-server');
@@ -53,7 +48,7 @@ export function installHttpTelemetry(app: FastifyInstance): void {
   };
 
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
-    const requestId = requestIdOf(request.raw);
+    const requestId = request.id;
     void reply.header(REQUEST_ID_HEADER, requestId);
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer.startSpan(

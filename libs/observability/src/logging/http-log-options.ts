@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Options } from 'pino-http';
-import { requestIdOf } from '../http/http-telemetry.js';
 
 /** Probes and scrapes: logged at debug level, or they would drown the rest. */
 const INFRASTRUCTURE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -12,8 +11,8 @@ const INFRASTRUCTURE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  */
 export function httpLogOptions(logger: Logger): Options {
   return {
+    // No genReqId: the request already has Fastify's id (requestIdOf), which pino-http uses.
     logger,
-    genReqId: (req) => requestIdOf(req),
     customAttributeKeys: { reqId: 'reqId', responseTime: 'durationMs' },
     quietReqLogger: true,
     customLogLevel: (req, res, err) => {
