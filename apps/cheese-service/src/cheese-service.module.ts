@@ -11,6 +11,7 @@ import { CheeseServiceEnv } from './config/cheese-service.env.js';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
+      skipProcessEnv: true,
       validate: validateEnv(CheeseServiceEnv),
     }),
     ObservabilityModule.forApp('cheese-service'),

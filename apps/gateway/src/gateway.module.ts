@@ -18,6 +18,7 @@ import { WebModule } from './web/web.module.js';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
+      skipProcessEnv: true,
       validate: validateEnv(GatewayEnv),
     }),
     ObservabilityModule.forApp('gateway'),

@@ -14,6 +14,7 @@ import { UploadsModule } from './uploads/uploads.module.js';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
+      skipProcessEnv: true,
       validate: validateEnv(SoccerServiceEnv),
     }),
     ObservabilityModule.forApp('soccer-service'),

@@ -239,9 +239,10 @@ describe('soccer-service health follows MEDIA_DIR', () => {
         );
         expect(list.matches.map((m) => m.id)).toEqual(['demo', 'live']);
 
-        // Repaired: the next check passes.
+        // Repaired: the next check passes. The service's own probe may create
+        // the directory between the rm and the mkdir, hence `recursive`.
         await rm(parent);
-        await mkdir(parent);
+        await mkdir(parent, { recursive: true });
         await waitForServing(health, 'stream.Soccer', 5000);
         expect(await checkHealth(health, '')).toBe('SERVING');
         expect(app.logMessages).toMatch(/check media-dir passes; health SERVING/);

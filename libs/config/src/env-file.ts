@@ -1,5 +1,4 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { Transform } from 'class-transformer';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
 
 /** Why `path` cannot be read as a file, or undefined when it can. */
@@ -57,11 +56,4 @@ export function RequiresEnv(...others: string[]): PropertyDecorator {
         },
       },
     });
-}
-
-/** Reads an empty value (`VAR=` in a compose or .env file) as unset. */
-export function EmptyAsUnset(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && value.trim() === '' ? undefined : value,
-  );
 }

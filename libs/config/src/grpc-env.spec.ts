@@ -18,7 +18,7 @@ describe('GrpcEnv', () => {
     expect(validate({ GRPC_REFLECTION: raw }).GRPC_REFLECTION).toBe(value);
   });
 
-  it.each(['0', '1', 'no', 'off', '', 'constructor'])(
+  it.each(['0', '1', 'no', 'off', 'constructor'])(
     'rejects GRPC_REFLECTION=%j naming the variable',
     (raw) => {
       expect(() => validate({ GRPC_REFLECTION: raw })).toThrow(InvalidEnvironmentError);
@@ -28,6 +28,13 @@ describe('GrpcEnv', () => {
 
   it.each(['-1', '1.5', 'soon', '600001'])('rejects SHUTDOWN_GRACE_MS=%s', (raw) => {
     expect(() => validate({ SHUTDOWN_GRACE_MS: raw })).toThrow(/SHUTDOWN_GRACE_MS=/);
+  });
+
+  it('reads blank values as unset: the defaults apply', () => {
+    expect(validate({ GRPC_REFLECTION: '', SHUTDOWN_GRACE_MS: ' ' })).toMatchObject({
+      GRPC_REFLECTION: true,
+      SHUTDOWN_GRACE_MS: 10_000,
+    });
   });
 
   it('accepts SHUTDOWN_GRACE_MS=0 (cancel at once)', () => {

@@ -1,6 +1,6 @@
 import { IsOptional, Matches, MinLength } from 'class-validator';
 import { AppEnv } from './app-env.js';
-import { EmptyAsUnset, IsReadableFile, RequiresEnv } from './env-file.js';
+import { IsReadableFile, RequiresEnv } from './env-file.js';
 import { SecretEnv } from './secret-env.js';
 
 /**
@@ -13,41 +13,35 @@ import { SecretEnv } from './secret-env.js';
  */
 export class GrpcSecurityEnv extends AppEnv {
   /** Server: certificate (chain) the services present; TLS is on when set. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GRPC_TLS_KEY')
   GRPC_TLS_CERT?: string;
 
   /** Server: private key of GRPC_TLS_CERT. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GRPC_TLS_CERT')
   GRPC_TLS_KEY?: string;
 
   /** Server: CA whose client certificates are accepted; when set, one is required (mutual TLS). */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GRPC_TLS_CERT', 'GRPC_TLS_KEY')
   GRPC_TLS_CLIENT_CA?: string;
 
   /** Client: CA the servers' certificates are verified against; the gateway dials TLS when set. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   GRPC_TLS_CA?: string;
 
   /** Client: certificate the gateway presents (mutual TLS). */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GRPC_TLS_CLIENT_KEY', 'GRPC_TLS_CA')
   GRPC_TLS_CLIENT_CERT?: string;
 
   /** Client: private key of GRPC_TLS_CLIENT_CERT. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GRPC_TLS_CLIENT_CERT')
@@ -58,7 +52,6 @@ export class GrpcSecurityEnv extends AppEnv {
    * the host dialled (`grpc.ssl_target_name_override`): for a target whose
    * name or IP is not in the certificate. Rarely needed.
    */
-  @EmptyAsUnset()
   @IsOptional()
   @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'must be a DNS name' })
   @RequiresEnv('GRPC_TLS_CA')
@@ -70,7 +63,6 @@ export class GrpcSecurityEnv extends AppEnv {
    * logged, not even in a start-up error.
    */
   @SecretEnv()
-  @EmptyAsUnset()
   @IsOptional()
   @MinLength(16, { message: 'must be at least 16 characters (e.g. `openssl rand -hex 32`)' })
   @Matches(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' })

@@ -26,4 +26,8 @@ describe('validateEnv', () => {
       new RegExp(`PORT="${value.replace('.', '\\.')}"`),
     );
   });
+
+  it.each(['', ' ', '\t'])('reads PORT=%j as unset: the default, not 0', (value) => {
+    expect(validate({ PORT: value, HOST: value })).toMatchObject({ PORT: 4000, HOST: '0.0.0.0' });
+  });
 });

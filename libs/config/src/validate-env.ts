@@ -8,13 +8,29 @@ export class InvalidEnvironmentError extends Error {
 }
 
 /**
+ * The environment without its empty or blank variables. Compose files and
+ * Kubernetes ConfigMaps pass `VAR=` for "not set" all the time, and an empty
+ * string would otherwise convert to 0 or "" and switch a protection off; so
+ * blank means unset, before any conversion, and the default applies.
+ */
+export function withoutBlankValues(raw: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === '')),
+  );
+}
+
+/**
  * Builds the `validate` function of `ConfigModule.forRoot`: the environment
- * becomes an instance of `schema` (defaults filled in, numbers converted) or
- * start-up stops with a message naming every bad variable (with its value,
- * unless it is a `@SecretEnv()`).
+ * (blank values dropped, see `withoutBlankValues`) becomes an instance of
+ * `schema` (defaults filled in, numbers converted) or start-up stops with a
+ * message naming every bad variable (with its value, unless it is a
+ * `@SecretEnv()`). Use it with `skipProcessEnv: true`, so that
+ * `ConfigService.get` answers from this instance only and never falls back
+ * to the raw variable.
  */
 export function validateEnv<T extends object>(schema: ClassConstructor<T>) {
-  return (raw: Record<string, unknown>): T => {
+  return (given: Record<string, unknown>): T => {
+    const raw = withoutBlankValues(given);
     const env = plainToInstance(schema, raw, {
       enableImplicitConversion: true,
       exposeDefaultValues: true,

@@ -2,15 +2,14 @@ import { Transform } from 'class-transformer';
 import { ValidateBy } from 'class-validator';
 
 /**
- * Reads a comma-separated variable as a list of its trimmed items; an
- * empty or blank value is unset. Reads the raw value, so implicit
- * conversion never sees it.
+ * Reads a comma-separated variable as a list of its trimmed items (a blank
+ * value never gets here: validateEnv drops it). Reads the raw value, so
+ * implicit conversion never sees it.
  */
 export function CommaList(): PropertyDecorator {
   return Transform(({ key, obj }: { key: string; obj: Record<string, unknown> }) => {
     const raw = obj[key];
     if (typeof raw !== 'string') return raw;
-    if (raw.trim() === '') return undefined;
     return raw.split(',').map((item) => item.trim());
   });
 }

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { EmptyAsUnset, GrpcEnv, IsReadableFile, RequiresEnv, SecretEnv } from '#config';
+import { GrpcEnv, IsReadableFile, RequiresEnv, SecretEnv } from '#config';
 import { CommaList, IsApiKeyList, IsOriginList } from './env-lists.js';
 import { IsGrpcTarget } from './is-grpc-target.js';
 
@@ -143,14 +143,12 @@ export class GatewayEnv extends GrpcEnv {
   GATEWAY_CORS_ORIGINS?: string[];
 
   /** PEM certificate (chain) of the gateway's own listener; with GATEWAY_TLS_KEY, it serves HTTPS. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GATEWAY_TLS_KEY')
   GATEWAY_TLS_CERT?: string;
 
   /** PEM private key of GATEWAY_TLS_CERT. */
-  @EmptyAsUnset()
   @IsOptional()
   @IsReadableFile()
   @RequiresEnv('GATEWAY_TLS_CERT')

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { EmptyAsUnset, GrpcServiceEnv, SecretEnv } from '#config';
+import { GrpcServiceEnv, SecretEnv } from '#config';
 import { IsRedisUrl } from './redis-url.js';
 
 /** soccer-service's environment, validated at start-up. */
@@ -58,7 +58,6 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
    * per process. A secret: the URL may hold a password.
    */
   @SecretEnv()
-  @EmptyAsUnset()
   @IsOptional()
   @IsRedisUrl()
   REDIS_URL?: string;
