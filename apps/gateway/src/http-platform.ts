@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
 import { toApiError } from './errors/api-error.js';
+import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
 import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
 
@@ -88,10 +89,19 @@ export function configureHttpPlatform(
     if (isStreamBodyRoute(request)) return done(null, payload);
     done(unsupportedMediaType(), undefined);
   });
+  // gRPC-Web and Connect bodies: left unread, for connect to read (rpc-web/).
+  fastify.addContentTypeParser(RPC_BODY_TYPES, (request, _payload, done) => {
+    if (routeConfig(request)?.rpcBody === true) return done(null, undefined);
+    done(unsupportedMediaType(), undefined);
+  });
+}
+
+function routeConfig(request: { routeOptions: { config?: unknown } }) {
+  return request.routeOptions.config as { streamBody?: boolean; rpcBody?: boolean } | undefined;
 }
 
 function isStreamBodyRoute(request: { routeOptions: { config?: unknown } }): boolean {
-  return (request.routeOptions.config as { streamBody?: boolean } | undefined)?.streamBody === true;
+  return routeConfig(request)?.streamBody === true;
 }
 
 function unsupportedMediaType(): Error {

@@ -5,6 +5,7 @@ export * from './grpc-credentials.js';
 export * from './unary-deadline.interceptor.js';
 export * from './answer-lost-retry.interceptor.js';
 export * from './rich-status.js';
+export * from './service-schemas.js';
 export * as cheesefarm from './generated/cheesefarm/cheese.pb.js';
 export * as stream from './generated/stream/stream.pb.js';
 export * from './grpc-client.js';

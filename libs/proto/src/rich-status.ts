@@ -134,7 +134,9 @@ const ERROR_DETAIL_TYPES = createRegistry(file_google_rpc_error_details);
 export function statusDetailsJson(status: Status): JsonObject[] {
   return status.details.map((detail) => {
     try {
-      return toJson(AnySchema, detail, { registry: ERROR_DETAIL_TYPES }) as JsonObject;
+      const json = toJson(AnySchema, detail, { registry: ERROR_DETAIL_TYPES }) as JsonObject;
+      const { '@type': type, ...fields } = json;
+      return { '@type': type, ...fields } as JsonObject; // @type first, as grpc-gateway writes it
     } catch {
       return { '@type': detail.typeUrl, value: Buffer.from(detail.value).toString('base64') };
     }
