@@ -136,7 +136,7 @@ export function statusDetailsJson(status: Status): JsonObject[] {
     try {
       const json = toJson(AnySchema, detail, { registry: ERROR_DETAIL_TYPES }) as JsonObject;
       const { '@type': type, ...fields } = json;
-      return { '@type': type, ...fields } as JsonObject; // @type first, as grpc-gateway writes it
+      return { '@type': type, ...fields }; // @type first, as grpc-gateway writes it
     } catch {
       return { '@type': detail.typeUrl, value: Buffer.from(detail.value).toString('base64') };
     }
