@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import fastifyCompress from '@fastify/compress';
 import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
 import { toApiError } from './errors/api-error.js';
+import { installRequestTimeouts } from './request-timeout.js';
 import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
 import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
@@ -66,8 +68,22 @@ export function configureHttpPlatform(
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
+  installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
   void fastify.register(fastifyHelmet, helmetOptions({ https }));
+  // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
+  // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
+  // are written raw, past this hook: never compressed here, so never held
+  // back in a compressor's buffer. Request bodies are taken as sent.
+  void fastify.register(fastifyCompress, { encodings: ['br', 'gzip'], globalDecompression: false });
+  // A PUT of a stream body with no Content-Type is a stream of bytes (RFC
+  // 9110 §8.3 lets the recipient assume application/octet-stream): `curl -T`.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (isStreamBodyRoute(request) && request.headers['content-type'] === undefined) {
+      request.headers['content-type'] = STREAM_BODY_TYPES[0];
+    }
+    done();
+  });
   // Nest's hook runs @fastify/cors's before its own, and copies the headers to
   // the raw response, so hijacked streams (SSE) carry them too.
   if (corsOrigins.length > 0) app.enableCors(corsOptions(corsOrigins));

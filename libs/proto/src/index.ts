@@ -3,6 +3,7 @@ export * from './grpc-target.js';
 export * from './grpc-auth.js';
 export * from './grpc-credentials.js';
 export * from './unary-deadline.interceptor.js';
+export * from './call-deadline.js';
 export * from './answer-lost-retry.interceptor.js';
 export * from './rich-status.js';
 export * from './service-schemas.js';

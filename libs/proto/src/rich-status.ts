@@ -132,7 +132,7 @@ const ERROR_DETAIL_TYPES = createRegistry(file_google_rpc_error_details);
  * of a type not known here keeps its bytes, base64, under `value`.
  */
 export function statusDetailsJson(status: Status): JsonObject[] {
-  return status.details.map((detail) => {
+  return status.details.map((detail): JsonObject => {
     try {
       const json = toJson(AnySchema, detail, { registry: ERROR_DETAIL_TYPES }) as JsonObject;
       const { '@type': type, ...fields } = json;
