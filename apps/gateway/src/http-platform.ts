@@ -59,13 +59,13 @@ export interface HttpPlatformOptions {
  * gets a request id and a trace span, and is counted in the HTTP metrics
  * (docs/operations.md), and every response the security headers (helmet),
  * plus CORS headers when origins are configured (docs/security.md).
- * Call before listening: the plugins must load before Nest's routes.
+ * Await before listening: the plugins must load before Nest's routes.
  */
-export function configureHttpPlatform(
+export async function configureHttpPlatform(
   app: NestFastifyApplication,
   bodyLimit: number,
   { https = false, corsOrigins = [] }: HttpPlatformOptions = {},
-): void {
+): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
   installRequestTimeouts(fastify);
@@ -74,8 +74,9 @@ export function configureHttpPlatform(
   // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
   // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
   // are written raw, past this hook: never compressed here, so never held
-  // back in a compressor's buffer. Request bodies are taken as sent.
-  void fastify.register(fastifyCompress, { encodings: ['br', 'gzip'], globalDecompression: false });
+  // back in a compressor's buffer. Request bodies are taken as sent. Awaited:
+  // it hooks each route as it is added, so it must be loaded before Nest's.
+  await app.register(fastifyCompress, { encodings: ['br', 'gzip'], globalDecompression: false });
   // A PUT of a stream body with no Content-Type is a stream of bytes (RFC
   // 9110 §8.3 lets the recipient assume application/octet-stream): `curl -T`.
   fastify.addHook('onRequest', (request, _reply, done) => {
