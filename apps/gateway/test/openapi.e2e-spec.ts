@@ -106,7 +106,7 @@ describe('API docs at /docs (the gateway process)', () => {
   it('documents the streams, the upload body and the query ranges', async () => {
     const { paths } = await getDocument();
     const watch = paths['/v1/matches/{id}/watch'].get;
-    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream']);
+    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream', 'application/x-ndjson']);
     expect(ok(watch).description).toMatch(/`frame`.*`end`.*`error`/s);
     expect(watch!.parameters).toContainEqual(
       expect.objectContaining({
