@@ -954,7 +954,7 @@ describe('bad input over HTTP: exact answers, the gateway and services unharmed'
         status: error.status,
         message: expect.stringMatching(error.message ?? /./) as unknown,
         ...(error.details && {
-          details: error.details.map((type) =>
+          details: error.details.map((type): unknown =>
             expect.objectContaining({ '@type': `type.googleapis.com/${type}` }),
           ),
         }),
