@@ -10,6 +10,7 @@ import { GrpcClientsModule } from './grpc-clients/grpc-clients.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MatchesModule } from './matches/matches.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RpcWebModule } from './rpc-web/rpc-web.module.js';
 import { SecurityModule } from './security/security.module.js';
 import { WebModule } from './web/web.module.js';
 
@@ -26,6 +27,7 @@ import { WebModule } from './web/web.module.js';
     GrpcClientsModule,
     CheeseModule,
     MatchesModule,
+    RpcWebModule,
     HealthModule,
     MetricsModule,
     WebModule,

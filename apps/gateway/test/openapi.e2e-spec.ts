@@ -103,10 +103,36 @@ describe('API docs at /docs (the gateway process)', () => {
     }
   });
 
+  it('documents the rich error details, the deadline headers and Retry-After', async () => {
+    const doc = await getDocument();
+    expect(doc.components?.schemas?.ApiError).toMatchObject({
+      properties: {
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['@type'],
+            properties: { '@type': { type: 'string' } },
+          },
+        },
+      },
+    });
+    const order = doc.paths['/v1/cheese/orders'].post!;
+    const headers = (order.parameters as Array<{ in: string; name: string }>)
+      .filter((p) => p.in === 'header')
+      .map((p) => p.name);
+    expect(headers).toEqual(expect.arrayContaining(['grpc-timeout', 'request-timeout']));
+    expect((order.responses['503'] as ResponseObject).headers).toHaveProperty('Retry-After');
+    const rpc = doc.paths['/{service}/{method}'].post!;
+    expect(Object.keys((rpc.requestBody as { content: object }).content)).toEqual(
+      expect.arrayContaining(['application/grpc-web+proto', 'application/connect+json']),
+    );
+  });
+
   it('documents the streams, the upload body and the query ranges', async () => {
     const { paths } = await getDocument();
     const watch = paths['/v1/matches/{id}/watch'].get;
-    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream']);
+    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream', 'application/x-ndjson']);
     expect(ok(watch).description).toMatch(/`frame`.*`end`.*`error`/s);
     expect(watch!.parameters).toContainEqual(
       expect.objectContaining({

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
-import { cheesefarm } from '#proto';
+import { cheesefarm, grpcServiceName, richRpcException } from '#proto';
 import { AGING_DAYS, VALID_CHEESE_TYPES } from './cheese-aging.js';
 
 /** Injection token for the simulated preparation time in ms. */
@@ -20,9 +20,12 @@ export class CheeseOrderService {
   async order(type: number, signal?: AbortSignal): Promise<cheesefarm.Cheese> {
     const range = AGING_DAYS[type];
     if (!range) {
-      throw new RpcException({
-        code: status.INVALID_ARGUMENT,
-        message: `unknown cheese type ${type}; valid types: ${VALID_CHEESE_TYPES}`,
+      const message = `unknown cheese type ${type}; valid types: ${VALID_CHEESE_TYPES}`;
+      throw richRpcException(status.INVALID_ARGUMENT, message, {
+        reason: 'UNKNOWN_CHEESE_TYPE',
+        domain: grpcServiceName('cheese'),
+        metadata: { type: String(type) },
+        fieldViolations: [{ field: 'type', description: message }],
       });
     }
     if (this.prepMs > 0) {

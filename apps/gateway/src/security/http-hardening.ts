@@ -160,8 +160,9 @@ export function helmetOptions({ https }: { https: boolean }): FastifyHelmetOptio
 /**
  * CORS for GATEWAY_CORS_ORIGINS (`*`, or exact origins): pages of those
  * origins may call the API with the headers it reads, and read the request
- * id and `Retry-After` of the answers. No credentials: the API uses no
- * cookies; a key travels in a header.
+ * id and `Retry-After` of the answers; gRPC-Web and Connect clients
+ * (connect-web) send and read their protocols' headers. No credentials: the
+ * API uses no cookies; a key travels in a header.
  */
 export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
   return {
@@ -174,8 +175,21 @@ export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
       'x-request-id',
       'traceparent',
       'tracestate',
+      'grpc-timeout',
+      'request-timeout',
+      // gRPC-Web and Connect (what connect-web sends).
+      'x-grpc-web',
+      'x-user-agent',
+      'connect-protocol-version',
+      'connect-timeout-ms',
     ],
-    exposedHeaders: ['x-request-id', 'retry-after'],
+    exposedHeaders: [
+      'x-request-id',
+      'retry-after',
+      'grpc-status',
+      'grpc-message',
+      'grpc-status-details-bin',
+    ],
     maxAge: 600,
   };
 }

@@ -21,7 +21,7 @@ const HEARTBEAT_MS = 5_000;
 /** How long start-up waits for Redis before serving anyway (chat UNAVAILABLE until it comes). */
 const STARTUP_WAIT_MS = 3_000;
 /** Longest pause between reconnection attempts. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
+export const MAX_RECONNECT_DELAY_MS = 2_000;
 
 interface Member {
   receive: ChatListener;

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
-import { stream } from '#proto';
+import { richRpcException, stream } from '#proto';
 import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
 import type { MediaTools } from '../media/media-tools.js';
-import { MATCH_ID_PATTERN } from '../media/match-id.js';
+import { MATCH_ID_PATTERN, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { NotAVideoError, probeVideo, type VideoInfo } from '../media/video-probe.js';
 import { ffmpegFrames } from './file/ffmpeg-frames.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
@@ -69,7 +69,11 @@ export class MatchCatalogService {
     }
     const file = this.path(id);
     if (!(await stat(file).catch(() => undefined))?.isFile()) {
-      throw new RpcException({ code: status.NOT_FOUND, message: `no match ${id}` });
+      throw richRpcException(status.NOT_FOUND, `no match ${id}`, {
+        reason: 'MATCH_NOT_FOUND',
+        domain: SOCCER_ERROR_DOMAIN,
+        resource: { type: 'match', name: id, description: `no built-in match and no ${id}.mp4` },
+      });
     }
     const { ffmpeg, ffprobe } = this.tools;
     if (!ffmpeg || !ffprobe) {

@@ -5,8 +5,8 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { GrpcOperations, stream } from '#proto';
-import { checkMatchId } from '../media/match-id.js';
+import { GrpcOperations, richRpcException, stream } from '#proto';
+import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
@@ -133,13 +133,16 @@ export class WatchService implements BeforeApplicationShutdown {
 }
 
 function validateRequest(request: stream.Match): void {
-  const bad = (message: string) => new RpcException({ code: status.INVALID_ARGUMENT, message });
+  const bad = (message: string, field: string) =>
+    invalidArgument(message, 'INVALID_WATCH_REQUEST', field);
   const known = [stream.Encoding.RAW, stream.Encoding.JPEG];
   if (!known.includes(request.encoding)) {
-    throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`);
+    throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`, 'encoding');
   }
-  if (request.jpegQuality > 100) throw bad(`jpeg_quality ${request.jpegQuality} is over 100`);
-  if (request.fps > 1000) throw bad(`fps ${request.fps} is over 1000`);
+  if (request.jpegQuality > 100) {
+    throw bad(`jpeg_quality ${request.jpegQuality} is over 100`, 'jpeg_quality');
+  }
+  if (request.fps > 1000) throw bad(`fps ${request.fps} is over 1000`, 'fps');
 }
 
 /** Resolves once `call` takes writes without buffering; rejects on abort. */
@@ -147,10 +150,12 @@ async function whenWritable(call: Writable, signal: AbortSignal): Promise<void> 
   if (call.writableNeedDrain) await once(call, 'drain', { signal });
 }
 
+/** Watch again now: another replica serves it (RetryInfo 0, so retries go at once). */
 function shuttingDown(): RpcException {
-  return new RpcException({
-    code: status.UNAVAILABLE,
-    message: 'server is shutting down; watch again to continue',
+  return richRpcException(status.UNAVAILABLE, 'server is shutting down; watch again to continue', {
+    reason: 'SHUTTING_DOWN',
+    domain: SOCCER_ERROR_DOMAIN,
+    retryDelayMs: 0,
   });
 }
 
