@@ -1,8 +1,9 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { validateEnv } from '#config';
 import { ObservabilityModule } from '#observability';
+import { ChatSocketModule } from './chat-socket/chat-socket.module.js';
 import { CheeseModule } from './cheese/cheese.module.js';
 import { GatewayEnv } from './config/gateway.env.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
@@ -11,6 +12,7 @@ import { HealthModule } from './health/health.module.js';
 import { MatchesModule } from './matches/matches.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { SecurityModule } from './security/security.module.js';
+import { createValidationPipe } from './validation-pipe.js';
 import { WebModule } from './web/web.module.js';
 
 @Module({
@@ -26,21 +28,14 @@ import { WebModule } from './web/web.module.js';
     GrpcClientsModule,
     CheeseModule,
     MatchesModule,
+    ChatSocketModule,
     HealthModule,
     MetricsModule,
     WebModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
-    {
-      provide: APP_PIPE,
-      useValue: new ValidationPipe({
-        transform: true,
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        stopAtFirstError: true,
-      }),
-    },
+    { provide: APP_PIPE, useValue: createValidationPipe() },
   ],
 })
 export class GatewayModule {}
