@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { get } from 'node:http';
+import { connect } from 'node:net';
 import { AppProcess, freePort } from '#launcher';
 import {
   apiKeyProtocol,
@@ -94,15 +96,21 @@ describe('chat over WebSocket: one socket, one Soccer.Chat call (gateway + socce
 
     for (let i = 0; i < 10; i++) (i % 2 ? ben : ana).say(`m${i}`);
     for (const member of [ana, ben]) {
-      await member.waitFor((f) => f.text === 'm9');
-      const said = member.messages().map((f) => [f.user, f.text]);
-      expect(said).toEqual(Array.from({ length: 10 }, (_, i) => [i % 2 ? 'ben' : 'ana', `m${i}`]));
+      await expect.poll(() => member.messages().length).toBe(10);
       const seqs = member.frames.map((f) => f.seq);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+      // Each message once; each member's own in the order it said them.
+      const said = member.messages().map((f) => `${f.user}:${f.text}`);
+      expect(new Set(said).size).toBe(10);
+      expect(said.filter((m) => m.startsWith('ana:'))).toEqual(['ana:m0', 'ana:m2', 'ana:m4', 'ana:m6', 'ana:m8']);
+      expect(said.filter((m) => m.startsWith('ben:'))).toEqual(['ben:m1', 'ben:m3', 'ben:m5', 'ben:m7', 'ben:m9']);
     }
+    // One order for the room: both saw the same messages in the same order.
+    const order = (member: ChatSocketClient) => member.messages().map((f) => [f.seq, f.text]);
+    expect(order(ben)).toEqual(order(ana));
     await ben.close();
     await ana.waitFor((f) => f.event === 'LEFT' && f.user === 'ben');
-  });
+  }); // prettier-ignore
 
   it('refuses a handshake with the HTTP error of the API, before any upgrade', async () => {
     const matchId = newRoom();
@@ -209,6 +217,21 @@ describe('chat over WebSocket: one socket, one Soccer.Chat call (gateway + socce
     expect(gateway.logMessages).toMatch(/dropped slow from chat ws-room-\d+: more than 4 messages/);
     slow.socket.resume();
     expect((await slow.closed).code).not.toBe(1000);
+  }); // prettier-ignore
+
+  it('answers a WebSocket handshake anywhere else as a plain request, and closes its connection', async () => {
+    for (const [path, status] of [['/v1/cheeses', 200], ['/nope', 404], ['/v1/matches/demo/watch?fps=999', 400]] as const) {
+      const socket = connect(Number(new URL(base).port), '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => (received += text));
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await once(socket, 'close');
+      expect(received).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    }
   }); // prettier-ignore
 
   it('counts each socket against the stream cap of its address, with the SSE streams', async () => {
