@@ -114,7 +114,10 @@ export class GatewayEnv extends GrpcEnv {
   @Max(24 * 3600_000)
   GATEWAY_RATE_LIMIT_WINDOW_MS: number = 60_000;
 
-  /** Open streams (watch, MJPEG, chat SSE and WebSocket, upload) per client address (429 above); 0 = no cap. */
+  /**
+   * Open streams (watch, MJPEG, chat SSE and WebSocket, upload) per client
+   * address (429 above), across replicas with REDIS_URL; 0 = no cap.
+   */
   @IsInt()
   @Min(0)
   @Max(1_000_000)

@@ -10,9 +10,9 @@ import { redactedUrl } from '#config';
 import type { GatewayEnv } from '../config/gateway.env.js';
 
 /** Longest wait for one reply: a request never waits on Redis for longer. */
-export const LIMITS_COMMAND_TIMEOUT_MS = 250;
+const LIMITS_COMMAND_TIMEOUT_MS = 250;
 /** After a failed command, how long the limits are counted here before Redis is tried again. */
-export const LIMITS_RETRY_AFTER_MS = 5_000;
+const LIMITS_RETRY_AFTER_MS = 5_000;
 /** How long start-up waits for Redis, so that the first requests are counted across replicas. */
 const STARTUP_WAIT_MS = 2_000;
 /** Longest pause between reconnection attempts. */

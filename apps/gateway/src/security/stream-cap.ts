@@ -105,11 +105,6 @@ export class StreamCap implements OnApplicationShutdown {
     };
   }
 
-  /** Streams `client` has open on this replica. */
-  openHere(client: string): number {
-    return this.local.openFrom(client);
-  }
-
   onApplicationShutdown(): void {
     clearInterval(this.renewer);
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** How long an open stream counts in Redis without being renewed. */
-export const STREAM_LEASE_MS = 30_000;
+const STREAM_LEASE_MS = 30_000;
 
 /**
  * Admits a stream when fewer than ARGV[1] leases of KEYS[1] (one client's

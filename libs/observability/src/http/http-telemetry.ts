@@ -47,8 +47,9 @@ const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
  * gRPC calls it makes) run inside both, so the gRPC client interceptor can
  * pass them on. The context is entered twice because body parsing runs on
  * the socket's events, which lose it. The span and the log line carry the
- * client's address (`request.ip`, so behind trusted proxies the forwarded one). The app must be created with
- * `genReqId: requestIdOf` (the request id is `request.id`).
+ * client's address (`request.ip`: behind trusted proxies, the forwarded
+ * one). The app must be created with `genReqId: requestIdOf` (the request id
+ * is `request.id`).
  */
 export function installHttpTelemetry(app: FastifyInstance): void {
   const tracer = trace.getTracer('cheese-farm-soccer/http-server');
