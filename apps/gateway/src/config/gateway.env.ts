@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { GrpcEnv, IsReadableFile, RequiresEnv, SecretEnv } from '#config';
-import { CommaList, IsApiKeyList, IsOriginList } from './env-lists.js';
+import { GrpcEnv, IsReadableFile, IsRedisUrl, RequiresEnv, SecretEnv } from '#config';
+import { CommaList, IsApiKeyList, IsCidrList, IsOriginList } from './env-lists.js';
 import { IsGrpcTarget } from './is-grpc-target.js';
 
 /** The gateway's environment, validated at start-up. */
@@ -80,6 +80,15 @@ export class GatewayEnv extends GrpcEnv {
   @Max(100_000)
   GATEWAY_CHAT_MAX_TEXT: number = 500;
 
+  /**
+   * Messages one chat WebSocket may send per minute; one more closes it with
+   * RESOURCE_EXHAUSTED (docs/matches-api.md, "Chat over WebSocket").
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  GATEWAY_CHAT_MESSAGES_PER_MINUTE: number = 120;
+
   // HTTP hardening (docs/security.md, "Gateway HTTP").
 
   /**
@@ -105,7 +114,10 @@ export class GatewayEnv extends GrpcEnv {
   @Max(24 * 3600_000)
   GATEWAY_RATE_LIMIT_WINDOW_MS: number = 60_000;
 
-  /** Open streams (watch, MJPEG, chat, upload) per client address (429 above); 0 = no cap. */
+  /**
+   * Open streams (watch, MJPEG, chat SSE and WebSocket, upload) per client
+   * address (429 above), across replicas with REDIS_URL; 0 = no cap.
+   */
   @IsInt()
   @Min(0)
   @Max(1_000_000)
@@ -141,6 +153,29 @@ export class GatewayEnv extends GrpcEnv {
   @IsOptional()
   @IsOriginList()
   GATEWAY_CORS_ORIGINS?: string[];
+
+  /**
+   * Reverse proxies in front of the gateway (load balancers, the Ingress
+   * controller), as IP addresses or CIDRs, comma-separated. A request whose
+   * TCP peer is one of them has its client address taken from
+   * `X-Forwarded-For`: the rightmost address that is not a trusted proxy.
+   * Unset: the header is ignored and the client is the TCP peer.
+   */
+  @CommaList()
+  @IsOptional()
+  @IsCidrList()
+  GATEWAY_TRUSTED_PROXIES?: string[];
+
+  /**
+   * Redis shared by the gateway replicas (`redis://[user:password@]host:port[/db]`,
+   * or `rediss://`): the rate limit and the stream cap then count across all
+   * of them. Unset: each replica counts on its own. A secret: the URL may hold
+   * a password.
+   */
+  @SecretEnv()
+  @IsOptional()
+  @IsRedisUrl()
+  REDIS_URL?: string;
 
   /** PEM certificate (chain) of the gateway's own listener; with GATEWAY_TLS_KEY, it serves HTTPS. */
   @IsOptional()

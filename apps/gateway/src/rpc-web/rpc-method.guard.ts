@@ -20,7 +20,7 @@ export class RpcMethodGuard implements CanActivate {
     private readonly streamCap: OpenStreamLimitGuard,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const method = this.proxy.method(request.url.split('?')[0]);
     if (!method) return true;
@@ -28,7 +28,7 @@ export class RpcMethodGuard implements CanActivate {
     if (kind === 'client_streaming' || kind === 'bidi_streaming') {
       this.apiKey.canActivate(context);
     }
-    if (kind !== 'unary') this.streamCap.canActivate(context);
+    if (kind !== 'unary') await this.streamCap.canActivate(context);
     return true;
   }
 }

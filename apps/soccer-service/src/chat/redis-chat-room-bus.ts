@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+import { redactedUrl } from '#config';
 import {
   channelRoom,
   decodeChatEnvelope,
@@ -308,16 +309,4 @@ async function quit(connection: Redis): Promise<void> {
     return;
   }
   await connection.quit().catch(() => connection.disconnect());
-}
-
-/** The URL without user name and password, for logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparsable REDIS_URL)';
-  }
 }

@@ -1,9 +1,18 @@
+import { IsOptional } from 'class-validator';
 import { describe, expect, it } from 'vitest';
-import { validateEnv } from '#config';
-import { SoccerServiceEnv } from './soccer-service.env.js';
-import { redisUrlProblem } from './redis-url.js';
+import { IsRedisUrl, redactedUrl, redisUrlProblem } from './redis-url.js';
+import { SecretEnv } from './secret-env.js';
+import { validateEnv } from './validate-env.js';
 
-const validate = validateEnv(SoccerServiceEnv);
+/** REDIS_URL as soccer-service and the gateway declare it. */
+class RedisEnv {
+  @SecretEnv()
+  @IsOptional()
+  @IsRedisUrl()
+  REDIS_URL?: string;
+}
+
+const validate = validateEnv(RedisEnv);
 
 describe('REDIS_URL', () => {
   it.each([
@@ -40,5 +49,10 @@ describe('REDIS_URL', () => {
     expect(start).toThrow(
       expect.not.objectContaining({ message: expect.stringContaining('hunter2') }),
     );
+  });
+
+  it('is shown in logs without its credentials', () => {
+    expect(redactedUrl('redis://user:s3cret@redis:6379/0')).toBe('redis://redis:6379/0');
+    expect(redactedUrl('rediss://:s3cret@cache.internal')).toBe('rediss://cache.internal');
   });
 });

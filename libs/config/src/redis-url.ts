@@ -37,3 +37,15 @@ export function IsRedisUrl(): PropertyDecorator {
       },
     });
 }
+
+/** The URL without user name and password, for logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(unparsable REDIS_URL)';
+  }
+}
