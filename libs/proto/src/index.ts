@@ -11,6 +11,7 @@ export * from './health-client.js';
 export * from './operations/grpc-health.js';
 export * from './operations/grpc-operations.js';
 export * from './operations/grpc-operations.module.js';
+export * from './operations/grpc-probe-routes.js';
 export * from './operations/serve-until-signal.js';
 export * from './operations/run-grpc-service.js';
 export * from './operations/close-within-grace.js';

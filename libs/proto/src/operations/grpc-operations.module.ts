@@ -1,14 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { GrpcEnv } from '#config';
-import { GrpcTelemetry } from '#observability';
+import { GrpcTelemetry, PROBE_ROUTES } from '#observability';
 import { grpcServerSecurity } from '../grpc-credentials.js';
 import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
+import { grpcProbeRoutes } from './grpc-probe-routes.js';
 
 /**
  * Provides the process's GrpcOperations (health, reflection, transport
- * security, shutdown signal), configured from GrpcEnv, to the whole app. Needs
+ * security, shutdown signal), configured from GrpcEnv, to the whole app, and
+ * the probe endpoints MetricsServer serves from its health (PROBE_ROUTES). Needs
  * ObservabilityModule (the interceptors) imported beside it.
  */
 @Module({})
@@ -37,8 +39,14 @@ export class GrpcOperationsModule {
               }),
             }),
         },
+        // The metrics port's /healthz and /readyz (MetricsServer).
+        {
+          provide: PROBE_ROUTES,
+          inject: [GrpcOperations],
+          useFactory: (operations: GrpcOperations) => grpcProbeRoutes(operations.health),
+        },
       ],
-      exports: [GrpcOperations],
+      exports: [GrpcOperations, PROBE_ROUTES],
     };
   }
 }
