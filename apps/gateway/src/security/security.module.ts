@@ -3,13 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { GatewayEnv } from '../config/gateway.env.js';
+import { HttpsCertificateReload } from './https-certificate-reload.js';
 import { rateLimitOptions } from './rate-limit.js';
 
 /**
  * The rate limit, as a global guard on every Nest route but the probes and
  * /metrics (`@SkipThrottle()`). The API key (`@RequiresApiKey()`) and the
  * stream cap (`@CountsAsOpenStream()`) are route guards; the listener's
- * limits, headers and CORS are Fastify's (http-hardening.ts).
+ * limits, headers and CORS are Fastify's (http-hardening.ts); its HTTPS
+ * certificate is reloaded when renewed (HttpsCertificateReload).
  */
 @Module({
   imports: [
@@ -22,6 +24,6 @@ import { rateLimitOptions } from './rate-limit.js';
         }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }, HttpsCertificateReload],
 })
 export class SecurityModule {}

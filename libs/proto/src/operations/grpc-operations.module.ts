@@ -1,8 +1,9 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { GrpcEnv } from '#config';
 import { GrpcTelemetry, PROBE_ROUTES } from '#observability';
 import { grpcServerSecurity } from '../grpc-credentials.js';
+import { TlsMetrics } from '../tls-metrics.js';
 import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
 import { grpcProbeRoutes } from './grpc-probe-routes.js';
@@ -31,14 +32,22 @@ export class GrpcOperationsModule {
               shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
               interceptors: telemetry.serverInterceptors,
               // Certificates are read and checked here: a bad one stops the start.
-              security: grpcServerSecurity({
-                GRPC_TLS_CERT: config.get('GRPC_TLS_CERT', { infer: true }),
-                GRPC_TLS_KEY: config.get('GRPC_TLS_KEY', { infer: true }),
-                GRPC_TLS_CLIENT_CA: config.get('GRPC_TLS_CLIENT_CA', { infer: true }),
-                GRPC_AUTH_TOKEN: config.get('GRPC_AUTH_TOKEN', { infer: true }),
-              }),
+              // Then they are re-read, and renewed ones serve new connections.
+              security: grpcServerSecurity(
+                {
+                  GRPC_TLS_CERT: config.get('GRPC_TLS_CERT', { infer: true }),
+                  GRPC_TLS_KEY: config.get('GRPC_TLS_KEY', { infer: true }),
+                  GRPC_TLS_CLIENT_CA: config.get('GRPC_TLS_CLIENT_CA', { infer: true }),
+                  GRPC_AUTH_TOKEN: config.get('GRPC_AUTH_TOKEN', { infer: true }),
+                },
+                {
+                  intervalMs: config.get('TLS_RELOAD_INTERVAL_MS', { infer: true }),
+                  log: new Logger('Tls'),
+                },
+              ),
             }),
         },
+        TlsMetrics,
         // The metrics port's /healthz and /readyz (MetricsServer).
         {
           provide: PROBE_ROUTES,
