@@ -18,18 +18,20 @@ import { GatewayEnv } from '../apps/gateway/src/config/gateway.env.js';
 import { DOCS_PATH, OPENAPI_JSON_PATH } from '../apps/gateway/src/openapi/openapi.js';
 import type { ComposeConfig } from './deploy/compose.js';
 import {
-  alertRules,
-  checkMonitoring,
   checkProjectRules,
   kustomize,
   kustomizeVersion,
-  metricNames,
   referencedSecrets,
   validateObjects,
   type KubeObject,
   type KubeRules,
-  type MonitoringRules,
 } from './deploy/kubernetes.js';
+import {
+  alertRules,
+  checkMonitoring,
+  metricNames,
+  type MonitoringRules,
+} from './deploy/monitoring.js';
 import { ROOT } from './deploy/tools.js';
 
 const APP_NAMES = Object.keys(APPS) as AppName[];

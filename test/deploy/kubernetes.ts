@@ -13,7 +13,6 @@ import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { parser as promql } from '@prometheus-io/lezer-promql';
 import { parseAllDocuments } from 'yaml';
 import { runTool } from './tools.js';
 import { isPinnedImage } from './dockerfile.js';
@@ -53,7 +52,7 @@ export async function kustomizeVersion(): Promise<string> {
   return (JSON.parse(stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? 'unknown';
 }
 
-const id = (o: KubeObject) => `${o.kind}/${o.metadata?.name}`;
+export const id = (o: KubeObject) => `${o.kind}/${o.metadata?.name}`;
 
 /** The kubernetes-models classes of each apiVersion the manifests may use. */
 const MODELS: Record<string, Record<string, unknown>> = {
@@ -184,7 +183,7 @@ interface PodSpec {
   }[];
 }
 
-interface Workload extends KubeObject {
+export interface Workload extends KubeObject {
   spec: {
     strategy?: { type?: string };
     selector?: { matchLabels?: Record<string, string> };
@@ -208,7 +207,7 @@ export interface KubeRules {
   closeAfterGraceSeconds: number;
 }
 
-const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+export const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 const HANDLERS = ['exec', 'grpc', 'httpGet', 'tcpSocket'] as const;
 
@@ -538,7 +537,7 @@ interface RuleContext {
   appOf: (workload: Workload) => string;
 }
 
-type LabelSelector = { matchLabels?: Record<string, string> };
+export type LabelSelector = { matchLabels?: Record<string, string> };
 
 interface PolicyPeer {
   podSelector?: LabelSelector;
@@ -559,15 +558,18 @@ interface PolicySpec {
   egress?: PolicyRule[];
 }
 
-const podLabelsOf = (w: Workload) => w.spec.template.metadata?.labels ?? {};
+export const podLabelsOf = (w: Workload) => w.spec.template.metadata?.labels ?? {};
 
 /** Whether `selector` selects `labels` (an empty selector selects everything). */
-function matches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+export function matches(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string>,
+): boolean {
   return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }
 
 /** The NetworkPolicies whose podSelector selects `labels`. */
-function policiesOf(objects: KubeObject[], labels: Record<string, string>) {
+export function policiesOf(objects: KubeObject[], labels: Record<string, string>) {
   return objects
     .filter((o) => o.kind === 'NetworkPolicy')
     .map((o) => ({ name: o.metadata.name, spec: o.spec as PolicySpec }))
@@ -575,11 +577,11 @@ function policiesOf(objects: KubeObject[], labels: Record<string, string>) {
 }
 
 /** The namespace a peer names by `kubernetes.io/metadata.name`, if it names one. */
-const peerNamespace = (peer: PolicyPeer) =>
+export const peerNamespace = (peer: PolicyPeer) =>
   peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
 
 /** Whether `rule` covers TCP/UDP `port`. */
-function coversPort(rule: PolicyRule, port: number, protocol = 'TCP'): boolean {
+export function coversPort(rule: PolicyRule, port: number, protocol = 'TCP'): boolean {
   return (
     !rule.ports?.length ||
     rule.ports.some(
@@ -877,122 +879,4 @@ export function referencedSecrets(objects: KubeObject[]): Map<string, { optional
   }
   for (const name of generated) secrets.delete(name);
   return secrets;
-}
-
-// ---- monitoring (Prometheus Operator objects) ------------------------------------------
-
-/** Whether `expr` parses as PromQL (the grammar Prometheus's own editor uses). */
-export function promqlErrors(expr: string): boolean {
-  let error = false;
-  promql.parse(expr).iterate({
-    enter: (node) => {
-      if (node.type.isError) error = true;
-    },
-  });
-  return error;
-}
-
-/** The metric names an expression selects. */
-export function metricNames(expr: string): string[] {
-  const names: string[] = [];
-  promql.parse(expr).iterate({
-    enter: (node) => {
-      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') {
-        names.push(expr.slice(node.from, node.to));
-      }
-    },
-  });
-  return names;
-}
-
-interface AlertRule {
-  alert?: string;
-  record?: string;
-  expr: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-/** Every alert of the PrometheusRules in `objects`, by the rule object's name. */
-export function alertRules(objects: KubeObject[]): Map<string, AlertRule[]> {
-  return new Map(
-    objects
-      .filter((o) => o.kind === 'PrometheusRule')
-      .map((o) => [
-        o.metadata.name,
-        ((o.spec as { groups?: { rules?: AlertRule[] }[] }).groups ?? []).flatMap((g) => g.rules ?? []), // prettier-ignore
-      ]),
-  );
-}
-
-export interface MonitoringRules {
-  /** The namespace Prometheus scrapes from (NetworkPolicy must let it in). */
-  monitoringNamespace: string;
-  /** Per app: what its alerts must watch, as patterns one alert's expression matches each. */
-  alerts: Readonly<Record<string, Readonly<Record<string, RegExp>>>>;
-}
-
-/**
- * The monitoring of each app in `objects`: a PodMonitor that selects the app's pods on
- * one of their ports, which the app's NetworkPolicy opens to Prometheus's namespace; a
- * PrometheusRule whose every expression parses, every alert has a severity and a
- * summary, and which covers what `rules.alerts` asks of the app.
- */
-export function checkMonitoring(objects: KubeObject[], rules: MonitoringRules): string[] {
-  const problems: string[] = [];
-  const workloads = objects.filter((o) => WORKLOADS.has(o.kind)) as Workload[];
-  const monitors = objects.filter((o) => o.kind === 'PodMonitor');
-  const alerts = alertRules(objects);
-  for (const app of Object.keys(rules.alerts)) {
-    const workload = workloads.find((w) => w.metadata.name === app);
-    if (!workload) continue; // not in this render
-    const labels = podLabelsOf(workload);
-    const monitor = monitors.find((m) =>
-      matches((m.spec as { selector?: LabelSelector }).selector, labels),
-    );
-    if (!monitor) {
-      problems.push(`${app}: no PodMonitor selects its pods`);
-    } else {
-      const container = workload.spec.template.spec.containers[0];
-      const endpoints = (monitor.spec as { podMetricsEndpoints?: { port?: string }[] }).podMetricsEndpoints ?? []; // prettier-ignore
-      for (const { port } of endpoints) {
-        const declared = container.ports?.find((p) => p.name === port);
-        if (!declared) {
-          problems.push(`${id(monitor)}: port ${port} is none of ${app}'s named ports`);
-          continue;
-        }
-        const open = policiesOf(objects, labels)
-          .flatMap(({ spec }) => spec.ingress ?? [])
-          .some(
-            (rule) =>
-              coversPort(rule, declared.containerPort) &&
-              (!rule.from?.length || rule.from.some((p) => peerNamespace(p) === rules.monitoringNamespace)), // prettier-ignore
-          );
-        if (!open) {
-          problems.push(`${id(monitor)}: ${app}'s NetworkPolicy keeps ${rules.monitoringNamespace} out of port ${declared.containerPort}`); // prettier-ignore
-        }
-      }
-    }
-    const own = alerts.get(app);
-    if (!own) {
-      problems.push(`${app}: no PrometheusRule`);
-      continue;
-    }
-    for (const [what, pattern] of Object.entries(rules.alerts[app])) {
-      if (!own.some((rule) => rule.alert && pattern.test(rule.expr))) {
-        problems.push(`PrometheusRule/${app}: no alert on ${what}`);
-      }
-    }
-  }
-  for (const [name, list] of alerts) {
-    for (const rule of list) {
-      const at = `PrometheusRule/${name} ${rule.alert ?? rule.record}`;
-      if (typeof rule.expr !== 'string') problems.push(`${at}: no expression`);
-      else if (promqlErrors(rule.expr))
-        problems.push(`${at}: expression does not parse: ${rule.expr}`);
-      if (rule.alert && !rule.labels?.severity) problems.push(`${at}: no severity label`);
-      if (rule.alert && !rule.annotations?.summary) problems.push(`${at}: no summary`);
-    }
-  }
-  return problems;
 }
