@@ -9,7 +9,7 @@ import type {
 import { AppProcess, freePort } from '#launcher';
 
 const ERROR_REF = '#/components/schemas/ApiError';
-const HEALTH_REPORT_REF = '#/components/schemas/HealthReport';
+const READINESS_REPORT_REF = '#/components/schemas/ReadinessReport';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /** Every operation of the document, as [`METHOD /path`, operation]. */
@@ -95,7 +95,7 @@ describe('API docs at /docs (the gateway process)', () => {
       ).toContain('default');
       for (const [status, response] of errors) {
         // A readiness probe's 503 is its health report, as its 200 is (docs/operations.md).
-        const ref = route === 'GET /readyz' && status === '503' ? HEALTH_REPORT_REF : ERROR_REF;
+        const ref = route === 'GET /readyz' && status === '503' ? READINESS_REPORT_REF : ERROR_REF;
         expect((response as ResponseObject).content, `${route} ${status}`).toEqual({
           'application/json': { schema: { $ref: ref } },
         });

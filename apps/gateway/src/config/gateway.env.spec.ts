@@ -27,16 +27,19 @@ describe('GatewayEnv: HTTP hardening', () => {
   writeFileSync(key, 'pem');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('defaults: writes open, 1200 requests a minute, 32 streams, 10 s / 30 s / 16 KiB, no CORS, HTTP', () => {
+  it('defaults: writes open, 1200 requests a minute, 32 streams, 10 s / 75 s / 16 KiB, no CORS, HTTP', () => {
     const env = validate({});
     expect(env).toMatchObject({
       GATEWAY_RATE_LIMIT: 1200,
       GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000,
       GATEWAY_MAX_STREAMS_PER_IP: 32,
       GATEWAY_HEADERS_TIMEOUT_MS: 10_000,
-      GATEWAY_IDLE_TIMEOUT_MS: 30_000,
+      GATEWAY_IDLE_TIMEOUT_MS: 75_000,
       GATEWAY_MAX_HEADER_BYTES: 16_384,
     });
+    // Above the 60 s a proxy in front keeps upstream connections (ingress-nginx's
+    // upstream-keepalive-timeout, cloud load balancers): otherwise sporadic 502s.
+    expect(env.GATEWAY_IDLE_TIMEOUT_MS).toBeGreaterThan(60_000);
     for (const name of ['GATEWAY_API_KEYS', 'GATEWAY_CORS_ORIGINS', 'GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY'] as const) {
       expect(env[name]).toBeUndefined();
     }

@@ -37,6 +37,15 @@ export class GatewayEnv extends GrpcEnv {
   @Max(600_000)
   GATEWAY_SHUTDOWN_DELAY_MS: number = 0;
 
+  /**
+   * How often each backend's grpc.health.v1 status is checked, in ms: what
+   * `/readyz` reports under `backends` and the `gateway_backend_up` gauge.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  GATEWAY_BACKEND_CHECK_INTERVAL_MS: number = 5000;
+
   /** Deadline of every unary gRPC call, in ms. */
   @IsInt()
   @Min(1)
@@ -133,11 +142,14 @@ export class GatewayEnv extends GrpcEnv {
    * A connection with no traffic for this long is closed, in ms: idle
    * keep-alive connections, stalled bodies, readers that stopped reading.
    * (Never below GATEWAY_DEADLINE_MS + 1 s while a request is being answered.)
+   * Keep it above the idle time of the proxy in front (ingress-nginx and most
+   * cloud load balancers keep upstream connections 60 s): a proxy that reuses
+   * a connection the gateway has just closed answers 502.
    */
   @IsInt()
   @Min(100)
   @Max(3600_000)
-  GATEWAY_IDLE_TIMEOUT_MS: number = 30_000;
+  GATEWAY_IDLE_TIMEOUT_MS: number = 75_000;
 
   /** Largest request head (request line and headers), in bytes (431 above). */
   @IsInt()

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { GatewayEnv } from '../config/gateway.env.js';
+import { HttpsCertificateReload } from './https-certificate-reload.js';
 import { LimitMetrics } from './limit-metrics.js';
 import { LimitsRedis } from './limits-redis.js';
 import { rateLimitOptions } from './rate-limit.js';
@@ -20,7 +21,8 @@ class LimitsModule {}
  * The rate limit, as a global guard on every Nest route but the probes and
  * /metrics (`@SkipThrottle()`). The API key (`@RequiresApiKey()`) and the
  * stream cap (`@CountsAsOpenStream()`) are route guards; the listener's
- * limits, headers and CORS are Fastify's (http-hardening.ts). Both limits
+ * limits, headers and CORS are Fastify's (http-hardening.ts); its HTTPS
+ * certificate is reloaded when renewed (HttpsCertificateReload). Both limits
  * count per client address (clientAddress), across replicas when the
  * gateway has REDIS_URL (LimitsRedis). Global: the stream cap and the rate
  * limit's storage are also used outside Nest's routes (the chat WebSocket).
@@ -44,7 +46,7 @@ class LimitsModule {}
         ),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }, HttpsCertificateReload],
   exports: [LimitsModule],
 })
 export class SecurityModule {}
