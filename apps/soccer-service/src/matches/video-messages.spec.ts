@@ -49,7 +49,7 @@ describe('VideoMessages', () => {
     expect(encoded.bytes.equals(watchSerializer()(video))).toBe(true);
   });
 
-  it('uses a buffer again only once grpc-js has copied its message', async () => {
+  it('uses a buffer again only once grpc-js has copied its message', () => {
     const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
     const first = messages.message(frame(1), 0, 0);
     const second = messages.message(frame(2), 1, 40);
