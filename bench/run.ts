@@ -172,6 +172,10 @@ process.once('SIGINT', () => {
 
 const sections: Section[] = [];
 const loadAtStart = loadAverage();
+if (Number(loadAtStart) > 1) {
+  // The references react to other work very differently (the Python servers most): ratios drift.
+  console.warn(`load average ${loadAtStart}: other work is running; ratios will not be comparable`);
+}
 try {
   ctx.log(`${quick ? 'bench:quick' : 'bench'}: ${selected.join(', ')}; ${ctx.rounds} round(s)`);
   const inputs = await prepare();
