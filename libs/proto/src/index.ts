@@ -18,6 +18,7 @@ export * from './service-schemas.js';
 export * as cheesefarm from './generated/cheesefarm/cheese.pb.js';
 export * as stream from './generated/stream/stream.pb.js';
 export * from './grpc-client.js';
+export * from './encoded-message.js';
 export * from './health-client.js';
 export * from './operations/grpc-health.js';
 export * from './operations/grpc-operations.js';

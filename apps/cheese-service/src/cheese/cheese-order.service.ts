@@ -13,6 +13,11 @@ export const CHEESE_PREP_MS = Symbol('CHEESE_PREP_MS');
 export class CheeseOrderService {
   constructor(@Inject(CHEESE_PREP_MS) private readonly prepMs: number) {}
 
+  /** Whether an order waits (CHEESE_PREP_MS > 0), and so can be cancelled while it does. */
+  get takesTime(): boolean {
+    return this.prepMs > 0;
+  }
+
   /**
    * Prepares one cheese of `type`, aged within its type's range. `signal`
    * aborts the preparation when the caller cancels or its deadline passes.

@@ -9,6 +9,7 @@ import type { MediaTools } from '../media/media-tools.js';
 import { MATCH_ID_PATTERN, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { NotAVideoError, probeVideo, type VideoInfo } from '../media/video-probe.js';
 import { ffmpegFrames } from './file/ffmpeg-frames.js';
+import type { FrameTarget } from './file/fixed-size-frames.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
 import { syntheticFrames } from './synthetic/synthetic-frames.js';
 import { SYNTHETIC_MATCHES, syntheticMatch } from './synthetic/synthetic-matches.js';
@@ -18,8 +19,15 @@ export interface OpenMatch {
   width: number;
   height: number;
   fps: number;
-  /** Frames as H x W x 3 bytes, produced as they are pulled. */
-  frames(order: PixelOrder, signal: AbortSignal): AsyncIterable<Buffer> | Iterable<Buffer>;
+  /**
+   * Frames as H x W x 3 bytes, produced as they are pulled; decoded frames
+   * are written into the buffers `target` gives, when given.
+   */
+  frames(
+    order: PixelOrder,
+    signal: AbortSignal,
+    target?: FrameTarget,
+  ): AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
 /** The matches: built-in synthetic ones and {MEDIA_DIR}/{id}.mp4 files. */
@@ -89,7 +97,8 @@ export class MatchCatalogService {
     });
     return {
       ...info,
-      frames: (order, signal) => ffmpegFrames({ ffmpeg, file, ...info }, order, signal),
+      frames: (order, signal, target) =>
+        ffmpegFrames({ ffmpeg, file, ...info }, order, signal, target),
     };
   }
 
