@@ -43,7 +43,8 @@ describe('gateway -> services over mutual TLS with a bearer token', () => {
         GATEWAY_HTTP_HOST: '127.0.0.1',
         CHEESE_GRPC_URL: cheeseUrl,
         SOCCER_GRPC_URL: soccerUrl,
-        GATEWAY_DEADLINE_MS: '3000',
+        // Generous: a first call waits for its TLS handshake, slow on a loaded machine.
+        GATEWAY_DEADLINE_MS: '10000',
         ...env,
       },
     });
@@ -86,8 +87,9 @@ describe('gateway -> services over mutual TLS with a bearer token', () => {
   });
 
   it('is ready: /readyz checks both backends over the same TLS channels', async () => {
+    // The channels connect (TLS handshakes included) with back-off: poll with a deadline.
     let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
+    for (const deadline = Date.now() + 30_000; status !== 200 && Date.now() < deadline;) {
       const res = await fetch(`${base}/readyz`);
       status = res.status;
       await res.arrayBuffer();
