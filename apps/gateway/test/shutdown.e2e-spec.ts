@@ -93,10 +93,14 @@ describe('gateway drain on SIGTERM', () => {
       SHUTDOWN_GRACE_MS: String(graceMs),
       GATEWAY_SHUTDOWN_DELAY_MS: '1500',
     });
-    // Both backends reachable before anything is measured.
-    const readyBy = Date.now() + 30_000;
-    while ((await fetch(`${base}/readyz`)).status !== 200) {
-      if (Date.now() > readyBy) throw new Error('gateway never ready');
+    // Ready, and both backends reachable, before anything is measured.
+    const ready = async () => {
+      const res = await fetch(`${base}/readyz`);
+      const { backends } = (await res.json()) as { backends?: Record<string, { status: string }> };
+      return res.status === 200 && Object.values(backends ?? {}).every((b) => b.status === 'up');
+    };
+    for (const deadline = Date.now() + 30_000; !(await ready());) {
+      if (Date.now() > deadline) throw new Error('gateway never ready with both backends up');
       await sleep(100);
     }
 
