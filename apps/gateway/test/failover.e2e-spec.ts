@@ -109,6 +109,9 @@ describe('gateway -> two cheese-service replicas: round robin and failover', () 
         CHEESE_GRPC_URL: `127.0.0.1:${replicas.a.proxy.port},127.0.0.1:${replicas.b.proxy.port}`,
         // Thousands of orders from one address: load, not abuse.
         GATEWAY_RATE_LIMIT: '0',
+        // The proxies count every call: the backend checks' (every 5 s by default)
+        // would be counted as orders. One at start, then none within the tests.
+        GATEWAY_BACKEND_CHECK_INTERVAL_MS: '600000',
       },
     });
     base = `http://127.0.0.1:${httpPort}`;
