@@ -48,7 +48,7 @@ export interface Uploaded {
 }
 
 /** Match ids the gateway accepts (it answers 400 to anything else). */
-export const MATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export { MATCH_ID_PATTERN } from '../../../libs/proto/src/match-id.js';
 
 /** The API's one error body, `{code, status, message}`, as an Error that reads well. */
 export class ApiError extends Error {

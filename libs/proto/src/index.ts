@@ -15,6 +15,7 @@ export * from './call-deadline.js';
 export * from './answer-lost-retry.interceptor.js';
 export * from './rich-status.js';
 export * from './service-schemas.js';
+export * from './match-id.js';
 export * as cheesefarm from './generated/cheesefarm/cheese.pb.js';
 export * as stream from './generated/stream/stream.pb.js';
 export * from './grpc-client.js';

@@ -1,8 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { grpcServiceName, richRpcException } from '#proto';
-
-/** A match id: a file name stem, never a path. */
-export const MATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+import { grpcServiceName, MATCH_ID_PATTERN, richRpcException } from '#proto';
 
 /** The domain of soccer-service's error reasons (ErrorInfo). */
 export const SOCCER_ERROR_DOMAIN = grpcServiceName('soccer');

@@ -1,8 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
-
-/** A match id: a file name stem on soccer-service, never a path. */
-export const MATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+import { MATCH_ID_PATTERN } from '#proto';
 
 /** Route params of `/v1/matches/:id/...`, checked before any gRPC call. */
 export class MatchIdParams {
