@@ -182,6 +182,76 @@ describe('two gateways behind nginx, two soccer-services with Redis, two cheese-
     await Promise.all([ana.close(), ben.close()]);
   }, 120_000); // prettier-ignore
 
+  it('SSE + POST: one member held on each gateway, 200 POSTs through nginx, every message to both once, in order', async () => {
+    // sue's stream is held by gateway 0, tom's by gateway 1.
+    const joinOn = async (i: number, user: string, from: string) => {
+      const sse = await SseClient.open(`${direct[i]}/v1/matches/sse-final/chat?user=${user}`, { localAddress: from });
+      expect(sse.status).toBe(200);
+      const joined = (await sse.next())!;
+      expect(joined.event).toBe('joined');
+      return { sse, sessionId: (JSON.parse(joined.data) as { sessionId: string }).sessionId };
+    };
+    const sue = await joinOn(0, 'sue', '127.0.0.40');
+    const tom = await joinOn(1, 'tom', '127.0.0.41');
+
+    // sue says 200 things, one after the other, each POST through nginx to whichever gateway;
+    // from 20 addresses, each within the rate limit.
+    const landedOn = [0, 0];
+    for (let i = 0; i < 200; i++) {
+      const answer = await send(`${nginx.base}/v1/matches/sse-final/chat`, {
+        from: `127.0.3.${(i % 20) + 1}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionId: sue.sessionId, text: `p${i}` }),
+      });
+      expect(answer.status, answer.body).toBe(202);
+      landedOn[gatewayAt(answer.headers['x-upstream'] as string)] += 1;
+    }
+    // Round robin: half went to the gateway that does not hold sue's stream.
+    expect(landedOn[0]).toBeGreaterThanOrEqual(50);
+    expect(landedOn[1]).toBeGreaterThanOrEqual(50);
+
+    const read = async (sse: SseClient) => {
+      const frames: ChatFrame[] = [];
+      while (frames.filter((f) => f.event === 'MESSAGE').length < 200) {
+        const e = (await sse.next(30_000))!;
+        expect(e.event).toBe('message');
+        frames.push(JSON.parse(e.data) as ChatFrame);
+      }
+      return frames;
+    };
+    const seen = { sue: await read(sue.sse), tom: await read(tom.sse) };
+    for (const frames of Object.values(seen)) {
+      // Nothing lost, nothing twice, nothing reordered, in the order sue said them.
+      expectConsecutive(frames);
+      const said = frames.filter((f) => f.event === 'MESSAGE');
+      expect(said.map((f) => [f.user, f.text])).toEqual(Array.from({ length: 200 }, (_, i) => ['sue', `p${i}`]));
+    }
+    // One total order: the same message under the same seq on both gateways.
+    const bySeq = new Map(seen.sue.map((f) => [f.seq, f.text]));
+    for (const f of seen.tom) if (bySeq.has(f.seq)) expect(bySeq.get(f.seq)).toBe(f.text);
+    expect(seen.tom.filter((f) => f.event === 'MESSAGE').map((f) => f.seq)).toEqual(
+      seen.sue.filter((f) => f.event === 'MESSAGE').map((f) => f.seq),
+    );
+
+    // sue leaves: her session id is refused by both gateways from then on.
+    sue.sse.close();
+    for (let e = await tom.sse.next(); ; e = await tom.sse.next()) {
+      const frame = JSON.parse(e!.data) as ChatFrame;
+      if (frame.event === 'LEFT' && frame.user === 'sue') break;
+    }
+    for (const i of [0, 1]) {
+      const late = await send(`${direct[i]}/v1/matches/sse-final/chat`, {
+        from: '127.0.0.40',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionId: sue.sessionId, text: 'still here?' }),
+      });
+      expect(late.status).toBe(404);
+    }
+    tom.sse.close();
+  }, 120_000); // prettier-ignore
+
   it('two forwarded clients are limited separately; a forged X-Forwarded-For changes nothing', async () => {
     const cheeses = `${nginx.base}/v1/cheeses`;
     for (let i = 0; i < RATE_LIMIT; i++) {

@@ -246,6 +246,21 @@ describe(
       });
     });
 
+    it('Say needs the API key too, as POST chat does; with it, a made-up session is NOT_FOUND', async () => {
+      const say = (headers: Record<string, string>) =>
+        fetch(`${base}/stream.Soccer/Say`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'connect-protocol-version': '1', ...headers },
+          body: JSON.stringify({ matchId: 'demo', sessionToken: 'A'.repeat(43), text: 'hi' }),
+        });
+      const refused = await say({});
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ code: 'unauthenticated', message: expect.stringMatching(/API key/) as unknown });
+      const unknown = await say({ 'x-api-key': API_KEY });
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toMatchObject({ code: 'not_found', message: 'no chat session with this token in match demo' });
+    }); // prettier-ignore
+
     it("shares the REST routes' request ids, logs and metrics", async () => {
       const requestId = 'rpc-web-request-id-1';
       await order(via('connect', true), 'CANASTRA', { 'x-request-id': requestId });

@@ -114,8 +114,8 @@ export const GRPC_KEEPALIVE = { timeMs: 30_000, timeoutMs: 10_000 } as const;
  *   message arrives (then grpc-js has committed to the replica).
  *
  * Not `Upload` (a streamed body longer than grpc-js's retry buffer cannot be
- * replayed; the HTTP client repeats the idempotent PUT) nor `Chat` (a message
- * sent again would be broadcast twice).
+ * replayed; the HTTP client repeats the idempotent PUT) nor `Chat` and `Say`
+ * (a message sent again would be broadcast twice).
  *
  * The retry policy stops once response headers arrived (the call is then
  * committed); a unary call among these whose connection broke after that is

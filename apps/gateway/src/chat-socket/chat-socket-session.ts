@@ -30,7 +30,16 @@ const MINUTE_MS = 60_000;
 const logger = new Logger('ChatSocket');
 
 function chatMessage(fields: Partial<stream.ChatMessage>): stream.ChatMessage {
-  return { matchId: '', user: '', text: '', seq: 0, sentAtMs: 0, event: 0, ...fields };
+  return {
+    matchId: '',
+    user: '',
+    text: '',
+    seq: 0,
+    sentAtMs: 0,
+    event: 0,
+    sessionToken: '',
+    ...fields,
+  };
 }
 
 /** A room message as the socket's JSON text frames carry it (as the SSE `message` event). */

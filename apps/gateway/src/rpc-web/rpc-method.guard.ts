@@ -5,12 +5,20 @@ import { OpenStreamLimitGuard } from '../security/open-stream-limit.guard.js';
 import { RpcWebProxy } from './rpc-web-proxy.service.js';
 
 /**
- * The REST routes' guards, chosen by the kind of the method called, not by
- * its name: a method whose requests stream in writes (Upload, Chat: as
- * `PUT …/video` and `POST …/chat`, it needs the API key when keys are set),
- * and every streaming method counts against the per-address stream cap (as
- * the watch, chat and upload routes do). The rate limit, a global guard,
- * counts every call. An unknown method passes: it is answered UNIMPLEMENTED.
+ * The unary methods that write, by full name: `Say` is `POST …/chat`, which
+ * needs the API key. (Its session token alone is no key: the SSE stream that
+ * hands it out is open to all.)
+ */
+const UNARY_WRITES = new Set(['stream.Soccer.Say']);
+
+/**
+ * The REST routes' guards, chosen by the kind of the method called: a method
+ * whose requests stream in writes (Upload, Chat: as `PUT …/video` and
+ * `POST …/chat`, it needs the API key when keys are set), and so do the
+ * UNARY_WRITES; every streaming method counts against the per-address stream
+ * cap (as the watch, chat and upload routes do). The rate limit, a global
+ * guard, counts every call. An unknown method passes: it is answered
+ * UNIMPLEMENTED.
  */
 @Injectable()
 export class RpcMethodGuard implements CanActivate {
@@ -25,7 +33,8 @@ export class RpcMethodGuard implements CanActivate {
     const method = this.proxy.method(request.url.split('?')[0]);
     if (!method) return true;
     const kind = method.methodKind;
-    if (kind === 'client_streaming' || kind === 'bidi_streaming') {
+    const writes = kind === 'client_streaming' || kind === 'bidi_streaming';
+    if (writes || UNARY_WRITES.has(`${method.parent.typeName}.${method.name}`)) {
       this.apiKey.canActivate(context);
     }
     if (kind !== 'unary') await this.streamCap.canActivate(context);

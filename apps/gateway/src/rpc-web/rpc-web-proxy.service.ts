@@ -111,13 +111,12 @@ export class RpcWebProxy implements OnModuleInit, BeforeApplicationShutdown {
     }
     reply.hijack();
     const values = createContextValues().set(ERROR_TO_SEND, error);
+    // A JSON body Fastify parsed would be read as the error method's input
+    // (Empty), and connect judges an already parsed body without the method's
+    // jsonOptions: a refused Connect JSON call would be a 400 about its fields.
+    const body = error && request.body !== undefined ? {} : (request.body as JsonValue | undefined);
     try {
-      const call = universalRequestFromNodeRequest(
-        request.raw,
-        res,
-        request.body as JsonValue | undefined,
-        values,
-      );
+      const call = universalRequestFromNodeRequest(request.raw, res, body, values);
       await universalResponseToNodeResponse(await handler(call), res);
     } catch (err) {
       // The client went away, or the socket broke: nobody is left to tell.

@@ -3,9 +3,12 @@ import { stream } from '#proto';
 import {
   channelRoom,
   decodeChatEnvelope,
+  decodeSession,
   encodeChatBody,
+  encodeSession,
   roomChannel,
   roomSeqKey,
+  sessionKey,
 } from './chat-broker-envelope.js';
 
 const { MESSAGE, LEFT } = stream.ChatEvent;
@@ -22,6 +25,18 @@ describe('chat broker envelope', () => {
     expect(channelRoom('other:channel')).toBeUndefined();
   });
 
+  it('names a session by a hash of its token, and reads back only what it wrote', () => {
+    const token = 'Qx3'.repeat(14);
+    expect(sessionKey(token)).toMatch(/^soccer:chat:session:[A-Za-z0-9_-]{43}$/);
+    expect(sessionKey(token)).not.toContain(token);
+    expect(sessionKey(token)).not.toBe(sessionKey(`${token}x`));
+    const value = { room: 'live', user: 'ann "⚽"' };
+    expect(decodeSession(encodeSession(value))).toEqual(value);
+    for (const other of [null, 'not json', '{"room":"live"}', '{"room":1,"user":"ann"}']) {
+      expect(decodeSession(other)).toBeUndefined();
+    }
+  });
+
   it('carries a draft and its origin through, with the seq and time the script adds', () => {
     const body = encodeChatBody('replica-1', { event: MESSAGE, user: 'ann', text: 'goal "⚽"\n' });
     const decoded = decodeChatEnvelope('live', envelope(7, 1_700_000_000_123, body));
@@ -34,6 +49,8 @@ describe('chat broker envelope', () => {
         event: MESSAGE,
         user: 'ann',
         text: 'goal "⚽"\n',
+        // A broadcast message never carries a member's token.
+        sessionToken: '',
       },
     });
   });

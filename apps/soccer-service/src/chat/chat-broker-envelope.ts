@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stream } from '#proto';
 import type { ChatDraft } from './chat-room-bus.js';
 
@@ -28,6 +29,39 @@ export function roomSeqKey(room: string): string {
 export const ROOM_SEQ_TTL_S = 24 * 60 * 60;
 
 /**
+ * The key of a member's session (ChatGrant), named by a hash of its token:
+ * whoever can read Redis learns no token to speak with.
+ */
+export function sessionKey(token: string): string {
+  return `${PREFIX}:session:${createHash('sha256').update(token).digest('base64url')}`;
+}
+
+/** A session key lives this long unless renewed (ms): a replica that died leaves none behind for longer. */
+export const SESSION_TTL_MS = 30_000;
+
+/** What a session key holds. */
+export interface ChatSessionValue {
+  room: string;
+  user: string;
+}
+
+/** A session key's value. */
+export function encodeSession(value: ChatSessionValue): string {
+  return JSON.stringify({ room: value.room, user: value.user });
+}
+
+/** Reads a session key's value; undefined for anything not written by encodeSession. */
+export function decodeSession(value: string | null): ChatSessionValue | undefined {
+  if (value === null) return undefined;
+  try {
+    const { room, user } = JSON.parse(value) as Record<string, unknown>;
+    return typeof room === 'string' && typeof user === 'string' ? { room, user } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Publishes a message to a room. KEYS[1]: the room's seq counter; ARGV[1]:
  * its channel; ARGV[2]: the body (JSON, from encodeChatBody); ARGV[3]: the
  * counter's TTL in seconds. Redis runs a script alone, so taking the next seq
@@ -43,6 +77,16 @@ local ms = now[1] .. string.format('%03d', math.floor(tonumber(now[2]) / 1000))
 redis.call('PUBLISH', ARGV[1], '{"seq":' .. seq .. ',"sentAtMs":' .. ms .. ',"body":' .. ARGV[2] .. '}')
 return seq
 `;
+
+/**
+ * PUBLISH_CHAT_SCRIPT for a member speaking by its session (Say), with the
+ * session's key as KEYS[2]: returns 0 and publishes nothing when that key is
+ * gone. In one step, so a Say is either ordered before the member's LEFT
+ * (whose replica deletes the key first) or not said at all.
+ */
+export const SAY_CHAT_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+${PUBLISH_CHAT_SCRIPT}`;
 
 /** What a replica hands to the publish script: the draft and which replica published it. */
 interface ChatBody {
@@ -102,6 +146,14 @@ export function decodeChatEnvelope(room: string, payload: string): ChatEnvelope 
   }
   return {
     origin,
-    message: { matchId: room, seq, sentAtMs, event: event as stream.ChatEvent, user, text },
+    message: {
+      matchId: room,
+      seq,
+      sentAtMs,
+      event: event as stream.ChatEvent,
+      user,
+      text,
+      sessionToken: '',
+    },
   };
 }

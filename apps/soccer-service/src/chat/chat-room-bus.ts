@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { stream } from '#proto';
 
 /** What a member says; the bus adds the room, `seq` and the time. */
@@ -12,6 +13,22 @@ export type ChatListener = (message: stream.ChatMessage) => void;
  * end. The listener is already unsubscribed.
  */
 export type ChatBusLost = () => void;
+
+/**
+ * A member's right to speak in its room from any replica (Soccer.Say), for as
+ * long as its Chat call lasts.
+ */
+export interface ChatGrant {
+  /** Unguessable; only ever sent to the member itself (its own JOINED). */
+  readonly token: string;
+  /** Ends the right: from then on sayAs with the token finds nothing. Before the LEFT. */
+  revoke(): void;
+}
+
+/** A new session token: 256 random bits, URL-safe (43 characters). */
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 /**
  * Carries chat messages between the members of a room, and orders them: each
@@ -33,6 +50,18 @@ export interface ChatRoomBus {
    * `lost` is called instead if the bus loses its broker.
    */
   subscribe(room: string, listener: ChatListener, lost?: ChatBusLost): () => void;
+  /**
+   * Issues a token that lets `sayAs` speak in `room` as `user`, on any
+   * replica that shares this bus's broker, until the grant is revoked.
+   */
+  grant(room: string, user: string): ChatGrant;
+  /**
+   * Publishes `text` in `room` as the member `token` was granted to. Resolves
+   * with its seq once the room has ordered it, or undefined when the token
+   * is unknown, revoked, expired or another room's. Rejects when the broker
+   * fails.
+   */
+  sayAs(token: string, room: string, text: string): Promise<number | undefined>;
   /** Whether the bus can take members now: false while its broker is unreachable. */
   readonly available: boolean;
   /** Rooms with at least one listener in this process (metrics). */

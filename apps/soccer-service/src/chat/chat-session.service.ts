@@ -3,7 +3,7 @@ import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { GrpcOperations, richRpcException, stream } from '#proto';
-import { SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
+import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { MAX_RECONNECT_DELAY_MS } from './redis-chat-room-bus.js';
 import { checkText, readJoin, type ChatJoin } from './chat-input.js';
 import {
@@ -36,7 +36,15 @@ function brokerUnavailable(): RpcException {
   });
 }
 
-/** Runs members' chat sessions: join, talk, leave. */
+/** The answer to a Say whose token names no member of the room. */
+function noSession(room: string): RpcException {
+  return richRpcException(status.NOT_FOUND, `no chat session with this token in match ${room}`, {
+    reason: 'CHAT_SESSION_NOT_FOUND',
+    domain: SOCCER_ERROR_DOMAIN,
+  });
+}
+
+/** Runs members' chat sessions: join, talk (on the call, or by Say from anywhere), leave. */
 @Injectable()
 export class ChatSessionService {
   private readonly logger = new Logger(ChatSessionService.name);
@@ -56,6 +64,8 @@ export class ChatSessionService {
    * rather than queued for: the room never waits for anyone. On shutdown the
    * session ends with UNAVAILABLE (the member leaves; it may join again elsewhere),
    * and so does it when the bus loses its broker (or has none to join now).
+   * The member's own JOINED, on its stream only, carries its session token
+   * (for `say`), valid until it leaves.
    */
   session(
     incoming: Observable<stream.ChatMessage>,
@@ -83,10 +93,28 @@ export class ChatSessionService {
       const backlog = new SendBacklog(call, this.limits.maxPending);
       let member: ChatJoin | undefined;
       let leave: (() => void) | undefined;
+      /** The member's session token, until its own JOINED has carried it. */
+      let untold: string | undefined;
+
+      /**
+       * `message`, with the token when it is the member's own JOINED: the
+       * first JOINED of its name since it joined. (One of the same name
+       * joining at that very moment could be taken for it: harmless, the
+       * token is still this member's, and goes to it alone.)
+       */
+      const forMember = (message: stream.ChatMessage): stream.ChatMessage => {
+        if (!untold || message.event !== stream.ChatEvent.JOINED || message.user !== member?.user) {
+          return message;
+        }
+        const sessionToken = untold;
+        untold = undefined;
+        // A copy: the bus hands the same message to every member.
+        return { ...message, sessionToken };
+      };
 
       const deliver: ChatListener = (message) => {
         if (backlog.admit()) {
-          subscriber.next(message);
+          subscriber.next(forMember(message));
           return;
         }
         this.logger.warn(`dropped ${member?.user} from room ${member?.room}: too slow a reader`);
@@ -118,7 +146,7 @@ export class ChatSessionService {
         member = join;
         // `leave` is set before JOINED goes out: the member may be dropped
         // while it does, and the teardown must then find it.
-        leave = this.enter(join, deliver, brokerLost);
+        ({ leave, token: untold } = this.enter(join, deliver, brokerLost));
         this.publish(join, stream.ChatEvent.JOINED);
         if (text) this.publish(join, stream.ChatEvent.MESSAGE, text);
       };
@@ -147,12 +175,49 @@ export class ChatSessionService {
     });
   }
 
-  /** Subscribes `deliver` to the member's room; returns how to leave it. */
-  private enter(member: ChatJoin, deliver: ChatListener, lost: ChatBusLost): () => void {
+  /**
+   * Says `text` in the room `matchId` as the member whose session token is
+   * `sessionToken`, from whichever replica it is connected to (when the bus
+   * has a broker). NOT_FOUND for a token that is unknown, expired (its member
+   * left) or of another room: one member cannot speak as another.
+   */
+  async say({ matchId, sessionToken, text }: stream.SayRequest): Promise<stream.SayResponse> {
+    const room = checkMatchId(matchId, 'match_id');
+    const said = checkText(text, this.limits.maxText);
+    if (!sessionToken) {
+      throw invalidArgument('session_token is required', 'INVALID_CHAT_MESSAGE', 'session_token');
+    }
+    if (!this.bus.available) throw brokerUnavailable();
+    let seq: number | undefined;
+    try {
+      seq = await this.bus.sayAs(sessionToken, room, said);
+    } catch (err) {
+      this.logger.warn(`Say in room ${room} failed: ${(err as Error).message}`);
+      throw brokerUnavailable();
+    }
+    if (seq === undefined) throw noSession(room);
+    return { seq };
+  }
+
+  /**
+   * Subscribes `deliver` to the member's room and grants it a session token;
+   * returns the token and how to leave.
+   */
+  private enter(
+    member: ChatJoin,
+    deliver: ChatListener,
+    lost: ChatBusLost,
+  ): { token: string; leave: () => void } {
     const unsubscribe = this.bus.subscribe(member.room, deliver, lost);
-    return () => {
-      unsubscribe();
-      this.publish(member, stream.ChatEvent.LEFT);
+    const grant = this.bus.grant(member.room, member.user);
+    return {
+      token: grant.token,
+      leave: () => {
+        // Revoked first: a Say is then either ordered before the LEFT or refused.
+        grant.revoke();
+        unsubscribe();
+        this.publish(member, stream.ChatEvent.LEFT);
+      },
     };
   }
 

@@ -1,13 +1,13 @@
 import { Controller } from '@nestjs/common';
-import { GrpcStreamMethod } from '@nestjs/microservices';
+import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import { stream } from '#proto';
 import { ChatSessionService } from './chat-session.service.js';
 
-/** gRPC `stream.Soccer/Chat`: wiring only, the work is in ChatSessionService. */
+/** gRPC `stream.Soccer/Chat` and `Say`: wiring only, the work is in ChatSessionService. */
 @Controller()
-export class ChatController {
+export class ChatController implements Pick<stream.SoccerController, 'say'> {
   constructor(private readonly sessions: ChatSessionService) {}
 
   /** The call itself goes along too: its write buffer tells a slow reader. */
@@ -18,5 +18,10 @@ export class ChatController {
     call: ServerDuplexStream<stream.ChatMessage, stream.ChatMessage>,
   ): Observable<stream.ChatMessage> {
     return this.sessions.session(messages$, call);
+  }
+
+  @GrpcMethod(stream.SOCCER_SERVICE_NAME, 'Say')
+  say(request: stream.SayRequest): Promise<stream.SayResponse> {
+    return this.sessions.say(request);
   }
 }

@@ -147,4 +147,27 @@ describe('InProcessChatRoomBus', () => {
     bus.publish('a', say('ann', 'two'));
     expect(fine.texts()).toEqual(['one', 'two']);
   });
+
+  it('says as the member a token was granted to, in its room only, until revoked', async () => {
+    const bus = new InProcessChatRoomBus();
+    const a = listen(bus, 'a');
+    listen(bus, 'b');
+    const ann = bus.grant('a', 'ann');
+    const bob = bus.grant('a', 'bob');
+    expect(ann.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(ann.token).not.toBe(bob.token);
+
+    expect(await bus.sayAs(ann.token, 'a', 'hi')).toBe(1);
+    expect(await bus.sayAs(bob.token, 'a', 'yo')).toBe(2);
+    expect(a.received.map((m) => [m.seq, m.user, m.text, m.sessionToken])).toEqual([
+      [1, 'ann', 'hi', ''],
+      [2, 'bob', 'yo', ''],
+    ]);
+    // Another room, a made-up token, a revoked one: nothing said.
+    expect(await bus.sayAs(ann.token, 'b', 'hi')).toBeUndefined();
+    expect(await bus.sayAs('x'.repeat(43), 'a', 'hi')).toBeUndefined();
+    ann.revoke();
+    expect(await bus.sayAs(ann.token, 'a', 'again')).toBeUndefined();
+    expect(a.texts()).toEqual(['hi', 'yo']);
+  });
 });

@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { stream } from '#proto';
-import type { ChatDraft, ChatListener, ChatRoomBus } from './chat-room-bus.js';
+import { stream } from '#proto';
+import {
+  newSessionToken,
+  type ChatDraft,
+  type ChatGrant,
+  type ChatListener,
+  type ChatRoomBus,
+} from './chat-room-bus.js';
 
 interface Room {
   /** seq of the last message published. */
@@ -16,6 +22,8 @@ interface Room {
 export class InProcessChatRoomBus implements ChatRoomBus {
   private readonly logger = new Logger(InProcessChatRoomBus.name);
   private readonly rooms = new Map<string, Room>();
+  /** Granted session tokens: who speaks where. */
+  private readonly grants = new Map<string, { room: string; user: string }>();
 
   /** No broker to lose: always. */
   readonly available = true;
@@ -33,14 +41,33 @@ export class InProcessChatRoomBus implements ChatRoomBus {
   }
 
   publish(roomId: string, draft: ChatDraft): void {
+    this.append(roomId, draft);
+  }
+
+  grant(room: string, user: string): ChatGrant {
+    const token = newSessionToken();
+    this.grants.set(token, { room, user });
+    return { token, revoke: () => this.grants.delete(token) };
+  }
+
+  sayAs(token: string, room: string, text: string): Promise<number | undefined> {
+    const granted = this.grants.get(token);
+    if (granted?.room !== room) return Promise.resolve(undefined);
+    const seq = this.append(room, { event: stream.ChatEvent.MESSAGE, user: granted.user, text });
+    return Promise.resolve(seq);
+  }
+
+  /** Publishes `draft`; returns its seq, or undefined when nobody listens to the room. */
+  private append(roomId: string, draft: ChatDraft): number | undefined {
     const room = this.rooms.get(roomId);
-    if (!room) return;
+    if (!room) return undefined;
     room.seq += 1;
-    room.queue.push({ ...draft, matchId: roomId, seq: room.seq, sentAtMs: Date.now() });
+    const seq = room.seq;
+    room.queue.push({ ...draft, matchId: roomId, seq, sentAtMs: Date.now(), sessionToken: '' });
     // A listener that publishes while it is being called (a member dropped
     // mid-delivery says it left) has its message queued behind the current
     // one, so every listener still sees the room in seq order.
-    if (room.delivering) return;
+    if (room.delivering) return seq;
     room.delivering = true;
     try {
       for (let message = room.queue.shift(); message; message = room.queue.shift()) {
@@ -49,6 +76,7 @@ export class InProcessChatRoomBus implements ChatRoomBus {
     } finally {
       room.delivering = false;
     }
+    return seq;
   }
 
   subscribe(roomId: string, listener: ChatListener): () => void {

@@ -3,21 +3,37 @@ import { hostname } from 'node:os';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redactedUrl } from '#config';
+import { stream } from '#proto';
 import {
   channelRoom,
   decodeChatEnvelope,
+  decodeSession,
   type ChatEnvelope,
   encodeChatBody,
+  encodeSession,
   PUBLISH_CHAT_SCRIPT,
   ROOM_SEQ_TTL_S,
   roomChannel,
   roomSeqKey,
+  SAY_CHAT_SCRIPT,
+  SESSION_TTL_MS,
+  sessionKey,
 } from './chat-broker-envelope.js';
-import type { ChatBusLost, ChatDraft, ChatListener, ChatRoomBus } from './chat-room-bus.js';
+import {
+  newSessionToken,
+  type ChatBusLost,
+  type ChatDraft,
+  type ChatGrant,
+  type ChatListener,
+  type ChatRoomBus,
+} from './chat-room-bus.js';
 
 /** Bound on connecting, and on waiting for any reply (a dead link without a TCP reset). */
 const BROKER_TIMEOUT_MS = 2_000;
-/** How often an idle connection is pinged, so that a dead one is noticed within ~7 s. */
+/**
+ * How often an idle connection is pinged, so that a dead one is noticed
+ * within ~7 s, and this replica's session keys are renewed (SESSION_TTL_MS).
+ */
 const HEARTBEAT_MS = 5_000;
 /** How long start-up waits for Redis before serving anyway (chat UNAVAILABLE until it comes). */
 const STARTUP_WAIT_MS = 3_000;
@@ -35,9 +51,16 @@ interface LocalRoom {
   subscribed: boolean;
 }
 
-/** The publish script, as ioredis defines it on the publisher (`scripts` option). */
+/** The publish scripts, as ioredis defines them on the publisher (`scripts` option). */
 type Publisher = Redis & {
   publishChat(seqKey: string, channel: string, body: string, ttlS: number): Promise<number>;
+  sayChat(
+    seqKey: string,
+    sessionKey: string,
+    channel: string,
+    body: string,
+    ttlS: number,
+  ): Promise<number>;
 };
 
 /**
@@ -64,6 +87,13 @@ type Publisher = Redis & {
  * refused). Nothing waits on Redis in memory: no offline queue, no retried
  * commands; a reply that takes over BROKER_TIMEOUT_MS closes the connection.
  *
+ * Sessions (grant, sayAs). A member's session token names a key in Redis
+ * (`soccer:chat:session:<sha-256 of the token>`, its room and user) that any
+ * replica can look up to speak for it. The member's replica renews the key's
+ * TTL while the member is there and deletes it when it leaves, before its
+ * LEFT; one that dies leaves the key to expire within SESSION_TTL_MS. A
+ * delete that fails (Redis away) is tried again once Redis is back.
+ *
  * Counts (`roomCount`, `memberCount`) are this replica's members only, as the
  * metrics say; counting a room across replicas would need state in Redis.
  */
@@ -78,6 +108,10 @@ export class RedisChatRoomBus
   private readonly rooms = new Map<string, LocalRoom>();
   /** Per room, what the next publish must wait for (a SUBSCRIBE, earlier publishes). */
   private readonly sendQueues = new Map<string, Promise<void>>();
+  /** Session keys of the members here, renewed on every heartbeat. */
+  private readonly grants = new Set<string>();
+  /** Session keys of members gone whose delete failed: deleted once Redis is back. */
+  private readonly staleGrants = new Set<string>();
   private readonly heartbeat: NodeJS.Timeout;
   /** Where Redis is, for logs: the URL without its credentials. */
   private readonly where: string;
@@ -101,7 +135,10 @@ export class RedisChatRoomBus
     this.publisher = new Redis(url, {
       ...options,
       connectionName: 'soccer-chat-publisher',
-      scripts: { publishChat: { lua: PUBLISH_CHAT_SCRIPT, numberOfKeys: 1 } },
+      scripts: {
+        publishChat: { lua: PUBLISH_CHAT_SCRIPT, numberOfKeys: 1 },
+        sayChat: { lua: SAY_CHAT_SCRIPT, numberOfKeys: 2 },
+      },
     }) as Publisher;
     this.subscriber = new Redis(url, { ...options, connectionName: 'soccer-chat-subscriber' });
     for (const [role, connection] of [
@@ -118,7 +155,7 @@ export class RedisChatRoomBus
     this.subscriber.on('message', (channel: string, payload: string) =>
       this.receive(channel, payload),
     );
-    this.heartbeat = setInterval(() => this.ping(), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => this.onHeartbeat(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
@@ -174,6 +211,39 @@ export class RedisChatRoomBus
       // Failing here means the connection is going: it forgets its channels anyway.
       this.subscriber.unsubscribe(roomChannel(roomId)).catch(() => undefined);
     };
+  }
+
+  grant(room: string, user: string): ChatGrant {
+    const token = newSessionToken();
+    const key = sessionKey(token);
+    this.grants.add(key);
+    // Sent before the member's JOINED goes out on this same connection, and
+    // Redis runs a connection's commands in order: the token works by the
+    // time the member reads it.
+    this.publisher
+      .set(key, encodeSession({ room, user }), 'PX', SESSION_TTL_MS)
+      .catch((err: Error) => this.lose(`storing a chat session failed: ${err.message}`));
+    return { token, revoke: () => this.revoke(key) };
+  }
+
+  async sayAs(token: string, room: string, text: string): Promise<number | undefined> {
+    const key = sessionKey(token);
+    const session = decodeSession(await this.publisher.get(key));
+    if (session?.room !== room) return undefined;
+    const body = encodeChatBody(this.replicaId, {
+      event: stream.ChatEvent.MESSAGE,
+      user: session.user,
+      text,
+    });
+    const channel = roomChannel(room);
+    const seq = await this.publisher.sayChat(roomSeqKey(room), key, channel, body, ROOM_SEQ_TTL_S);
+    // 0: the member left between the look-up and the script.
+    return seq > 0 ? seq : undefined;
+  }
+
+  private revoke(key: string): void {
+    if (!this.grants.delete(key)) return;
+    this.publisher.del(key).catch(() => this.staleGrants.add(key));
   }
 
   /** Subscribes to the room's channel; the room's publishes wait for Redis to confirm it. */
@@ -263,6 +333,11 @@ export class RedisChatRoomBus
     if (!this.available || this.connected) return;
     this.connected = true;
     this.lastError = '';
+    if (this.staleGrants.size > 0) {
+      const keys = [...this.staleGrants];
+      this.staleGrants.clear();
+      this.publisher.del(...keys).catch(() => keys.forEach((key) => this.staleGrants.add(key)));
+    }
     this.logger.log(`chat broker ${this.where} connected: rooms are shared between replicas`);
   }
 
@@ -294,11 +369,18 @@ export class RedisChatRoomBus
     }
   }
 
-  /** Pings idle connections: with socketTimeout, a link that died silently is closed. */
-  private ping(): void {
+  /**
+   * Pings idle connections (with socketTimeout, a link that died silently is
+   * closed), and renews the session keys of the members here.
+   */
+  private onHeartbeat(): void {
     for (const connection of [this.publisher, this.subscriber]) {
       if (connection.status === 'ready') connection.ping().catch(() => undefined);
     }
+    if (this.grants.size === 0 || this.publisher.status !== 'ready') return;
+    const renew = this.publisher.pipeline();
+    for (const key of this.grants) renew.pexpire(key, SESSION_TTL_MS);
+    renew.exec().catch(() => undefined);
   }
 }
 

@@ -45,7 +45,10 @@ export class MatchChatController {
     return this.chat.join(id, user, reply);
   }
 
-  /** Says `text` in the session opened by the GET; it comes back on every member's stream. */
+  /**
+   * Says `text` in the session opened by the GET, on whichever gateway
+   * replica; it comes back on every member's stream.
+   */
   @Post()
   @HttpCode(202)
   @RequiresApiKey()
@@ -53,11 +56,11 @@ export class MatchChatController {
   @ApiAcceptedResponse({ description: "sent; it comes back on every member's stream" })
   @ApiErrors({
     400: '`INVALID_ARGUMENT`: bad id, bad JSON, missing or unknown field, text too long',
-    404: '`NOT_FOUND`: no such session in this match',
+    404: '`NOT_FOUND`: no such session in this match (made up, ended, or of another match)',
     413: '`RESOURCE_EXHAUSTED`: body over GATEWAY_BODY_LIMIT_BYTES',
     415: '`INVALID_ARGUMENT`: body not `application/json`',
   })
-  say(@Param() { id }: MatchIdParams, @Body() { sessionId, text }: ChatPostBody): void {
-    this.chat.say(id, sessionId, text);
+  say(@Param() { id }: MatchIdParams, @Body() { sessionId, text }: ChatPostBody): Promise<void> {
+    return this.chat.say(id, sessionId, text);
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
   BadRequestException,
@@ -6,7 +5,6 @@ import {
   Inject,
   Injectable,
   Logger,
-  NotFoundException,
   ServiceUnavailableException,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -14,7 +12,7 @@ import { ConfigService } from '@nestjs/config';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { FastifyReply } from 'fastify';
-import { Subject } from 'rxjs';
+import { lastValueFrom, Subject } from 'rxjs';
 import { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
 import { toApiError, type ApiErrorBody } from '../../errors/api-error.js';
@@ -35,15 +33,17 @@ export interface ChatMessageView {
   event: string;
 }
 
-/** One member's open Chat call, reachable by its session id. */
-interface ChatSession {
-  matchId: string;
-  /** What the member says; Nest's ClientGrpc writes it into the call. */
-  upstream: Subject<stream.ChatMessage>;
-}
-
 function chatMessage(fields: Partial<stream.ChatMessage>): stream.ChatMessage {
-  return { matchId: '', user: '', text: '', seq: 0, sentAtMs: 0, event: 0, ...fields };
+  return {
+    matchId: '',
+    user: '',
+    text: '',
+    seq: 0,
+    sentAtMs: 0,
+    event: 0,
+    sessionToken: '',
+    ...fields,
+  };
 }
 
 function toView(m: stream.ChatMessage): ChatMessageView {
@@ -58,15 +58,17 @@ function toView(m: stream.ChatMessage): ChatMessageView {
 
 /**
  * Chat over HTTP: an SSE stream per member holds one `Soccer.Chat` call
- * (what the room says comes down it), and POSTs write into that call by the
- * session id the stream announced. The SSE connection is the session: when
- * it closes, the call is cancelled (the member leaves) and the id forgotten.
+ * (what the room says comes down it), and POSTs say things in the member's
+ * name with `Soccer.Say`, by the session id the stream announced: the
+ * session token soccer-service gave the member. Nothing of the session is
+ * kept here, so a POST may land on any gateway replica. The SSE connection
+ * is the session: when it closes, the call is cancelled, the member leaves
+ * and soccer-service forgets the token.
  */
 @Injectable()
 export class MatchChatService implements OnModuleInit {
   private readonly logger = new Logger(MatchChatService.name);
   private soccer: stream.SoccerClient;
-  private readonly sessions = new Map<string, ChatSession>();
   private readonly joinTimeoutMs: number;
   private readonly maxPending: number;
   private readonly maxText: number;
@@ -92,13 +94,15 @@ export class MatchChatService implements OnModuleInit {
    * Joins `user` to the room of `matchId` and streams the room as SSE. The
    * headers wait for the member's own JOINED (the service echoes it), so a
    * refused join (bad name) is a plain HTTP error; then `joined` carries
-   * the session id, and each room message follows as `message`.
+   * the session id (the JOINED's session token), and each room message
+   * follows as `message`. What the room said before the member's own
+   * JOINED, it was not there for: skipped.
    */
   join(matchId: string, user: string, reply: FastifyReply): Promise<void> {
     const res: ServerResponse = reply.raw;
     if (res.destroyed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const sessionId = randomBytes(16).toString('base64url');
+      // What the member says: its join only. Never completed: that would end the call.
       const upstream = new Subject<stream.ChatMessage>();
       const sse = new SseWriter(res, { heartbeatMs: this.heartbeatMs });
       let started = false;
@@ -111,14 +115,12 @@ export class MatchChatService implements OnModuleInit {
         clearTimeout(joinTimer);
         res.off('close', memberGone);
         forget();
-        this.sessions.delete(sessionId);
         subscription.unsubscribe();
         last();
       };
-      const start = () => {
+      const start = (sessionId: string) => {
         started = true;
         clearTimeout(joinTimer);
-        this.sessions.set(sessionId, { matchId, upstream });
         reply.hijack();
         sse.open();
         sse.send('joined', { sessionId });
@@ -139,7 +141,8 @@ export class MatchChatService implements OnModuleInit {
 
       const subscription = this.soccer.chat(upstream.asObservable(), new Metadata()).subscribe({
         next: (message) => {
-          if (!started) start();
+          if (!started && !message.sessionToken) return;
+          if (!started) start(message.sessionToken);
           messages.offer(message);
         },
         error: (err: Error) =>
@@ -150,7 +153,8 @@ export class MatchChatService implements OnModuleInit {
           }),
         complete: () =>
           end(() => {
-            if (!started) start();
+            if (!started)
+              return reject(new ServiceUnavailableException('chat ended before the join'));
             messages.flush();
             sse.end('end', {});
           }),
@@ -186,18 +190,19 @@ export class MatchChatService implements OnModuleInit {
     });
   }
 
-  /** Says `text` in the session `sessionId` of the room `matchId`. */
-  say(matchId: string, sessionId: string, text: string): void {
-    const session = this.sessions.get(sessionId);
-    // Another room's session is as unknown here as a made-up one.
-    if (!session || session.matchId !== matchId) {
-      throw new NotFoundException(`no chat session ${sessionId} in match ${matchId}`);
-    }
-    // Checked here because the service answers a bad text by ending the session.
+  /**
+   * Says `text` in the session `sessionId` of the room `matchId`, whichever
+   * replica holds its stream. soccer-service answers NOT_FOUND (404) for a
+   * made-up or expired id, or one of another room.
+   */
+  async say(matchId: string, sessionId: string, text: string): Promise<void> {
+    // The gateway's own limit, as on the chat WebSocket.
     if ([...text].length > this.maxText) {
       throw new BadRequestException(`text is too long: at most ${this.maxText} characters`);
     }
-    session.upstream.next(chatMessage({ text }));
+    await lastValueFrom(
+      this.soccer.say({ matchId, sessionToken: sessionId, text }, new Metadata()),
+    );
   }
 }
 

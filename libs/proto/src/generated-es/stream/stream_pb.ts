@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stream/stream.proto.
  */
 export const file_stream_stream: GenFile = /*@__PURE__*/
-  fileDesc("ChNzdHJlYW0vc3RyZWFtLnByb3RvEgZzdHJlYW0ibgoFTWF0Y2gSCgoCaWQYASABKAkSIgoIZW5jb2RpbmcYAiABKA4yEC5zdHJlYW0uRW5jb2RpbmcSEgoKbWF4X2ZyYW1lcxgDIAEoDRILCgNmcHMYBCABKA0SFAoManBlZ19xdWFsaXR5GAUgASgNIn0KBVZpZGVvEgwKBGRhdGEYASABKAwSEQoJZGF0YV90eXBlGAIgASgJEhIKCmRhdGFfc2hhcGUYAyABKAkSCwoDc2VxGAQgASgEEg4KBnB0c19tcxgFIAEoBBIiCghlbmNvZGluZxgGIAEoDjIQLnN0cmVhbS5FbmNvZGluZyIUChJMaXN0TWF0Y2hlc1JlcXVlc3QinwEKCU1hdGNoSW5mbxIKCgJpZBgBIAEoCRIjCgZzb3VyY2UYAiABKA4yEy5zdHJlYW0uTWF0Y2hTb3VyY2USEgoKc2l6ZV9ieXRlcxgDIAEoBBITCgtkdXJhdGlvbl9tcxgEIAEoBBINCgV3aWR0aBgFIAEoDRIOCgZoZWlnaHQYBiABKA0SCwoDZnBzGAcgASgBEgwKBGxpdmUYCCABKAgiOQoTTGlzdE1hdGNoZXNSZXNwb25zZRIiCgdtYXRjaGVzGAEgAygLMhEuc3RyZWFtLk1hdGNoSW5mbyI6CgtVcGxvYWRDaHVuaxIKCgJpZBgBIAEoCRIMCgRkYXRhGAIgASgMEhEKCW92ZXJ3cml0ZRgDIAEoCCI5CgxVcGxvYWRSZXN1bHQSCgoCaWQYASABKAkSDQoFYnl0ZXMYAiABKAQSDgoGc2hhMjU2GAMgASgJIn4KC0NoYXRNZXNzYWdlEhAKCG1hdGNoX2lkGAEgASgJEgwKBHVzZXIYAiABKAkSDAoEdGV4dBgDIAEoCRILCgNzZXEYBCABKAQSEgoKc2VudF9hdF9tcxgFIAEoAxIgCgVldmVudBgGIAEoDjIRLnN0cmVhbS5DaGF0RXZlbnQqHQoIRW5jb2RpbmcSBwoDUkFXEAASCAoESlBFRxABKiYKC01hdGNoU291cmNlEg0KCVNZTlRIRVRJQxAAEggKBEZJTEUQASouCglDaGF0RXZlbnQSCwoHTUVTU0FHRRAAEgoKBkpPSU5FRBABEggKBExFRlQQAjLuAQoGU29jY2VyEikKBVdhdGNoEg0uc3RyZWFtLk1hdGNoGg0uc3RyZWFtLlZpZGVvIgAwARJICgtMaXN0TWF0Y2hlcxIaLnN0cmVhbS5MaXN0TWF0Y2hlc1JlcXVlc3QaGy5zdHJlYW0uTGlzdE1hdGNoZXNSZXNwb25zZSIAEjcKBlVwbG9hZBITLnN0cmVhbS5VcGxvYWRDaHVuaxoULnN0cmVhbS5VcGxvYWRSZXN1bHQiACgBEjYKBENoYXQSEy5zdHJlYW0uQ2hhdE1lc3NhZ2UaEy5zdHJlYW0uQ2hhdE1lc3NhZ2UiACgBMAFiBnByb3RvMw");
+  fileDesc("ChNzdHJlYW0vc3RyZWFtLnByb3RvEgZzdHJlYW0ibgoFTWF0Y2gSCgoCaWQYASABKAkSIgoIZW5jb2RpbmcYAiABKA4yEC5zdHJlYW0uRW5jb2RpbmcSEgoKbWF4X2ZyYW1lcxgDIAEoDRILCgNmcHMYBCABKA0SFAoManBlZ19xdWFsaXR5GAUgASgNIn0KBVZpZGVvEgwKBGRhdGEYASABKAwSEQoJZGF0YV90eXBlGAIgASgJEhIKCmRhdGFfc2hhcGUYAyABKAkSCwoDc2VxGAQgASgEEg4KBnB0c19tcxgFIAEoBBIiCghlbmNvZGluZxgGIAEoDjIQLnN0cmVhbS5FbmNvZGluZyIUChJMaXN0TWF0Y2hlc1JlcXVlc3QinwEKCU1hdGNoSW5mbxIKCgJpZBgBIAEoCRIjCgZzb3VyY2UYAiABKA4yEy5zdHJlYW0uTWF0Y2hTb3VyY2USEgoKc2l6ZV9ieXRlcxgDIAEoBBITCgtkdXJhdGlvbl9tcxgEIAEoBBINCgV3aWR0aBgFIAEoDRIOCgZoZWlnaHQYBiABKA0SCwoDZnBzGAcgASgBEgwKBGxpdmUYCCABKAgiOQoTTGlzdE1hdGNoZXNSZXNwb25zZRIiCgdtYXRjaGVzGAEgAygLMhEuc3RyZWFtLk1hdGNoSW5mbyI6CgtVcGxvYWRDaHVuaxIKCgJpZBgBIAEoCRIMCgRkYXRhGAIgASgMEhEKCW92ZXJ3cml0ZRgDIAEoCCI5CgxVcGxvYWRSZXN1bHQSCgoCaWQYASABKAkSDQoFYnl0ZXMYAiABKAQSDgoGc2hhMjU2GAMgASgJIpUBCgtDaGF0TWVzc2FnZRIQCghtYXRjaF9pZBgBIAEoCRIMCgR1c2VyGAIgASgJEgwKBHRleHQYAyABKAkSCwoDc2VxGAQgASgEEhIKCnNlbnRfYXRfbXMYBSABKAMSIAoFZXZlbnQYBiABKA4yES5zdHJlYW0uQ2hhdEV2ZW50EhUKDXNlc3Npb25fdG9rZW4YByABKAkiQwoKU2F5UmVxdWVzdBIQCghtYXRjaF9pZBgBIAEoCRIVCg1zZXNzaW9uX3Rva2VuGAIgASgJEgwKBHRleHQYAyABKAkiGgoLU2F5UmVzcG9uc2USCwoDc2VxGAEgASgEKh0KCEVuY29kaW5nEgcKA1JBVxAAEggKBEpQRUcQASomCgtNYXRjaFNvdXJjZRINCglTWU5USEVUSUMQABIICgRGSUxFEAEqLgoJQ2hhdEV2ZW50EgsKB01FU1NBR0UQABIKCgZKT0lORUQQARIICgRMRUZUEAIyoAIKBlNvY2NlchIpCgVXYXRjaBINLnN0cmVhbS5NYXRjaBoNLnN0cmVhbS5WaWRlbyIAMAESSAoLTGlzdE1hdGNoZXMSGi5zdHJlYW0uTGlzdE1hdGNoZXNSZXF1ZXN0Ghsuc3RyZWFtLkxpc3RNYXRjaGVzUmVzcG9uc2UiABI3CgZVcGxvYWQSEy5zdHJlYW0uVXBsb2FkQ2h1bmsaFC5zdHJlYW0uVXBsb2FkUmVzdWx0IgAoARI2CgRDaGF0EhMuc3RyZWFtLkNoYXRNZXNzYWdlGhMuc3RyZWFtLkNoYXRNZXNzYWdlIgAoATABEjAKA1NheRISLnN0cmVhbS5TYXlSZXF1ZXN0GhMuc3RyZWFtLlNheVJlc3BvbnNlIgBiBnByb3RvMw");
 
 /**
  * Which match to watch, and how.
@@ -303,7 +303,8 @@ export const UploadResultSchema: GenMessage<UploadResult> = /*@__PURE__*/
 /**
  * A chat message, both ways. The client's first message joins the room of
  * match_id as user; its later messages carry text only. The server stamps
- * every message it broadcasts with seq and sent_at_ms.
+ * every message it broadcasts with seq and sent_at_ms. The member's own
+ * JOINED, on its own stream only, carries session_token, for Say.
  *
  * @generated from message stream.ChatMessage
  */
@@ -349,6 +350,14 @@ export type ChatMessage = Message<"stream.ChatMessage"> & {
    * @generated from field: stream.ChatEvent event = 6;
    */
   event: ChatEvent;
+
+  /**
+   * Lets Say speak in this member's name while its Chat call is open; set by
+   * the server on the member's own JOINED only, never sent to anyone else.
+   *
+   * @generated from field: string session_token = 7;
+   */
+  sessionToken: string;
 };
 
 /**
@@ -357,6 +366,62 @@ export type ChatMessage = Message<"stream.ChatMessage"> & {
  */
 export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
   messageDesc(file_stream_stream, 7);
+
+/**
+ * Something to say in a chat room, in the name of a member whose Chat call is open.
+ *
+ * @generated from message stream.SayRequest
+ */
+export type SayRequest = Message<"stream.SayRequest"> & {
+  /**
+   * Room (match id) the member is in.
+   *
+   * @generated from field: string match_id = 1;
+   */
+  matchId: string;
+
+  /**
+   * The session_token of the member's own JOINED.
+   *
+   * @generated from field: string session_token = 2;
+   */
+  sessionToken: string;
+
+  /**
+   * Message text, as in ChatMessage.text.
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message stream.SayRequest.
+ * Use `create(SayRequestSchema)` to create a new message.
+ */
+export const SayRequestSchema: GenMessage<SayRequest> = /*@__PURE__*/
+  messageDesc(file_stream_stream, 8);
+
+/**
+ * A message said by Say.
+ *
+ * @generated from message stream.SayResponse
+ */
+export type SayResponse = Message<"stream.SayResponse"> & {
+  /**
+   * Its position in the room's history: every member sees it under this seq.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message stream.SayResponse.
+ * Use `create(SayResponseSchema)` to create a new message.
+ */
+export const SayResponseSchema: GenMessage<SayResponse> = /*@__PURE__*/
+  messageDesc(file_stream_stream, 9);
 
 /**
  * How a Video frame's data is encoded.
@@ -491,6 +556,17 @@ export const Soccer: GenService<{
     methodKind: "bidi_streaming";
     input: typeof ChatMessageSchema;
     output: typeof ChatMessageSchema;
+  },
+  /**
+   * Says text in a room as a member whose Chat call is open on any replica (unary):
+   * NOT_FOUND for a token that is unknown, expired or of another room.
+   *
+   * @generated from rpc stream.Soccer.Say
+   */
+  say: {
+    methodKind: "unary";
+    input: typeof SayRequestSchema;
+    output: typeof SayResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_stream_stream, 0);

@@ -134,7 +134,8 @@ export interface UploadResult {
 /**
  * A chat message, both ways. The client's first message joins the room of
  * match_id as user; its later messages carry text only. The server stamps
- * every message it broadcasts with seq and sent_at_ms.
+ * every message it broadcasts with seq and sent_at_ms. The member's own
+ * JOINED, on its own stream only, carries session_token, for Say.
  */
 export interface ChatMessage {
   /** Room (match id) to join; required in the first message. */
@@ -149,6 +150,27 @@ export interface ChatMessage {
   sentAtMs: number;
   /** Kind of message; set by the server. */
   event: ChatEvent;
+  /**
+   * Lets Say speak in this member's name while its Chat call is open; set by
+   * the server on the member's own JOINED only, never sent to anyone else.
+   */
+  sessionToken: string;
+}
+
+/** Something to say in a chat room, in the name of a member whose Chat call is open. */
+export interface SayRequest {
+  /** Room (match id) the member is in. */
+  matchId: string;
+  /** The session_token of the member's own JOINED. */
+  sessionToken: string;
+  /** Message text, as in ChatMessage.text. */
+  text: string;
+}
+
+/** A message said by Say. */
+export interface SayResponse {
+  /** Its position in the room's history: every member sees it under this seq. */
+  seq: number;
 }
 
 export const STREAM_PACKAGE_NAME = "stream";
@@ -171,6 +193,13 @@ export interface SoccerClient {
   /** A live chat room per match: every message goes to everyone in the room (bidirectional). */
 
   chat(request: Observable<ChatMessage>, metadata: Metadata, ...rest: any): Observable<ChatMessage>;
+
+  /**
+   * Says text in a room as a member whose Chat call is open on any replica (unary):
+   * NOT_FOUND for a token that is unknown, expired or of another room.
+   */
+
+  say(request: SayRequest, metadata: Metadata, ...rest: any): Observable<SayResponse>;
 }
 
 /** Streams soccer matches and their chat. */
@@ -199,11 +228,22 @@ export interface SoccerController {
   /** A live chat room per match: every message goes to everyone in the room (bidirectional). */
 
   chat(request: Observable<ChatMessage>, metadata: Metadata, ...rest: any): Observable<ChatMessage>;
+
+  /**
+   * Says text in a room as a member whose Chat call is open on any replica (unary):
+   * NOT_FOUND for a token that is unknown, expired or of another room.
+   */
+
+  say(
+    request: SayRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<SayResponse> | Observable<SayResponse> | SayResponse;
 }
 
 export function SoccerControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["watch", "listMatches"];
+    const grpcMethods: string[] = ["watch", "listMatches", "say"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("Soccer", method)(constructor.prototype[method], method, descriptor);
