@@ -11,7 +11,7 @@ import { ConfigService } from '@nestjs/config';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayEnv } from '../config/gateway.env.js';
-import { OpenStreams } from '../matches/open-streams.js';
+import { OpenStreams } from '../http-streaming/open-streams.js';
 import { ApiErrorSchema } from '../openapi/models.js';
 import { clientAddress } from './client-address.js';
 import { RETRY_AFTER_HEADER } from './rate-limit.js';

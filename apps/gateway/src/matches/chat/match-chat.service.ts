@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import {
   BadRequestException,
   GatewayTimeoutException,
@@ -7,33 +6,19 @@ import {
   Injectable,
   Logger,
   NotFoundException,
-  ServiceUnavailableException,
-  type OnModuleInit,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ClientGrpc } from '@nestjs/microservices';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { FastifyReply } from 'fastify';
 import { Subject } from 'rxjs';
-import { stream } from '#proto';
+import type { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
-import { toApiError, type ApiErrorBody } from '../../errors/api-error.js';
+import type { ApiErrorBody } from '../../errors/api-error.js';
 import { grpcStatusName } from '../../errors/grpc-http-status.js';
-import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
-import { sseHeartbeatMs } from '../../security/http-hardening.js';
-import { BoundedQueue } from '../backpressure.js';
-import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
-import { SseWriter } from '../sse-writer.js';
-
-/** A chat message as the SSE `message` event's JSON carries it. */
-export interface ChatMessageView {
-  seq: number;
-  sentAtMs: number;
-  user: string;
-  text: string;
-  /** MESSAGE, JOINED or LEFT. */
-  event: string;
-}
+import { SOCCER_SERVICE } from '../../grpc-clients/grpc-clients.module.js';
+import { SseWriters } from '../../http-streaming/sse-writers.js';
+import { replyTarget, StreamRelay, type RelayedStream } from '../../http-streaming/stream-relay.js';
+import { ChatSseSink } from './chat-sse-sink.js';
 
 /** One member's open Chat call, reachable by its session id. */
 interface ChatSession {
@@ -46,16 +31,6 @@ function chatMessage(fields: Partial<stream.ChatMessage>): stream.ChatMessage {
   return { matchId: '', user: '', text: '', seq: 0, sentAtMs: 0, event: 0, ...fields };
 }
 
-function toView(m: stream.ChatMessage): ChatMessageView {
-  return {
-    seq: m.seq,
-    sentAtMs: m.sentAtMs,
-    user: m.user,
-    text: m.text,
-    event: stream.ChatEvent[m.event] ?? String(m.event),
-  };
-}
-
 /**
  * Chat over HTTP: an SSE stream per member holds one `Soccer.Chat` call
  * (what the room says comes down it), and POSTs write into that call by the
@@ -63,29 +38,22 @@ function toView(m: stream.ChatMessage): ChatMessageView {
  * it closes, the call is cancelled (the member leaves) and the id forgotten.
  */
 @Injectable()
-export class MatchChatService implements OnModuleInit {
+export class MatchChatService {
   private readonly logger = new Logger(MatchChatService.name);
-  private soccer: stream.SoccerClient;
   private readonly sessions = new Map<string, ChatSession>();
   private readonly joinTimeoutMs: number;
   private readonly maxPending: number;
   private readonly maxText: number;
-  /** Idle chat streams get a comment this often, so proxies and the idle timeout keep them. */
-  private readonly heartbeatMs: number;
 
   constructor(
-    @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
-    private readonly openStreams: OpenStreams,
+    @Inject(SOCCER_SERVICE) private readonly soccer: stream.SoccerClient,
+    private readonly relays: StreamRelay,
+    private readonly sseWriters: SseWriters,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.joinTimeoutMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
     this.maxPending = config.get('GATEWAY_CHAT_MAX_PENDING', { infer: true });
     this.maxText = config.get('GATEWAY_CHAT_MAX_TEXT', { infer: true });
-    this.heartbeatMs = sseHeartbeatMs(config.get('GATEWAY_IDLE_TIMEOUT_MS', { infer: true }));
-  }
-
-  onModuleInit(): void {
-    this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
   }
 
   /**
@@ -95,97 +63,37 @@ export class MatchChatService implements OnModuleInit {
    * the session id, and each room message follows as `message`.
    */
   join(matchId: string, user: string, reply: FastifyReply): Promise<void> {
-    const res: ServerResponse = reply.raw;
-    if (res.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const sessionId = randomBytes(16).toString('base64url');
-      const upstream = new Subject<stream.ChatMessage>();
-      const sse = new SseWriter(res, { heartbeatMs: this.heartbeatMs });
-      let started = false;
-      let ended = false;
-
-      /** Runs `last` once, after the call is cancelled and the session forgotten. */
-      const end = (last: () => void) => {
-        if (ended) return;
-        ended = true;
-        clearTimeout(joinTimer);
-        res.off('close', memberGone);
-        forget();
-        this.sessions.delete(sessionId);
-        subscription.unsubscribe();
-        last();
-      };
-      const start = () => {
-        started = true;
-        clearTimeout(joinTimer);
-        this.sessions.set(sessionId, { matchId, upstream });
-        reply.hijack();
-        sse.open();
-        sse.send('joined', { sessionId });
-        resolve();
-      };
-      const messages = new BoundedQueue<stream.ChatMessage>(
-        res,
-        (m) => sse.send('message', toView(m)),
-        this.maxPending,
-        // Mirrors the service's RESOURCE_EXHAUSTED for its own slow readers.
-        () =>
-          end(() => {
-            this.logger.warn(`dropped ${user} from chat ${matchId}: too slow a reader`);
-            const message = `too slow: more than ${this.maxPending} chat messages waiting to be read; join again to continue`;
-            sse.end('error', errorBody(status.RESOURCE_EXHAUSTED, message));
-          }),
-      );
-
-      const subscription = this.soccer.chat(upstream.asObservable(), new Metadata()).subscribe({
-        next: (message) => {
-          if (!started) start();
-          messages.offer(message);
-        },
-        error: (err: Error) =>
-          end(() => {
-            if (!started) return reject(err);
-            messages.flush();
-            sse.end('error', toApiError(err).body);
-          }),
-        complete: () =>
-          end(() => {
-            if (!started) start();
-            messages.flush();
-            sse.end('end', {});
-          }),
-      });
-      const forget = this.openStreams.add(() =>
-        end(() => {
-          if (!started) return reject(new ServiceUnavailableException(SHUTTING_DOWN.message));
-          messages.flush();
-          sse.end('error', SHUTTING_DOWN);
-        }),
-      );
-      const memberGone = () =>
-        end(() => {
-          if (started) return;
-          // Nobody left to answer: tell Fastify it has nothing to send.
-          reply.hijack();
-          resolve();
-        });
-      res.once('close', memberGone);
-      const joinTimer = setTimeout(
-        () =>
-          end(() =>
-            reject(
-              new GatewayTimeoutException(
-                `soccer-service did not confirm the join within ${this.joinTimeoutMs} ms`,
-              ),
-            ),
-          ),
-        this.joinTimeoutMs,
-      );
+    const sessionId = randomBytes(16).toString('base64url');
+    const upstream = new Subject<stream.ChatMessage>();
+    // Mirrors the service's RESOURCE_EXHAUSTED for its own slow readers.
+    const tooSlow = () => {
+      this.logger.warn(`dropped ${user} from chat ${matchId}: too slow a reader`);
+      const message = `too slow: more than ${this.maxPending} chat messages waiting to be read; join again to continue`;
+      relayed.stop(errorBody(status.RESOURCE_EXHAUSTED, message));
+    };
+    const sink = new ChatSseSink(
+      this.sseWriters.create(reply.raw),
+      sessionId,
+      this.maxPending,
+      tooSlow,
+    );
+    const relayed: RelayedStream = this.relays.relay({
+      source: this.soccer.chat(upstream.asObservable(), new Metadata()),
+      target: replyTarget(reply),
+      sink,
+      firstMessageMs: this.joinTimeoutMs,
+      late: () =>
+        new GatewayTimeoutException(
+          `soccer-service did not confirm the join within ${this.joinTimeoutMs} ms`,
+        ),
+      name: `Chat ${matchId}`,
       // After subscribing: the Subject has no memory, so the call must already listen.
-      upstream.next(chatMessage({ matchId, user }));
+      onSubscribed: () => upstream.next(chatMessage({ matchId, user })),
+      onStarted: () => this.sessions.set(sessionId, { matchId, upstream }),
+      onEnded: () => this.sessions.delete(sessionId),
     });
+    return relayed.started;
   }
-
   /** Says `text` in the session `sessionId` of the room `matchId`. */
   say(matchId: string, sessionId: string, text: string): void {
     const session = this.sessions.get(sessionId);
