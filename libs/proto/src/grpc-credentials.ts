@@ -7,7 +7,7 @@ import {
   type Interceptor,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import type { GrpcSecurityEnv } from '#config';
+import { ConfigurationError, type GrpcSecurityEnv } from '#config';
 import { bearerTokenInterceptor, grpcAuthInterceptor } from './grpc-auth.js';
 
 /** What the services read: their certificate and key, and the CA of client certificates (mTLS). */
@@ -23,7 +23,7 @@ export type GrpcClientTlsEnv = Pick<
 >;
 
 /** Thrown at start-up when a configured certificate or key cannot be used. */
-export class GrpcTlsConfigError extends Error {
+export class GrpcTlsConfigError extends ConfigurationError {
   override name = 'GrpcTlsConfigError';
 }
 

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { GrpcServiceEnv, SecretEnv } from '#config';
+import { GrpcServiceEnv, IsExecutableFile, SecretEnv } from '#config';
 import { IsRedisUrl } from './redis-url.js';
 
 /** soccer-service's environment, validated at start-up. */
@@ -27,13 +27,15 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @Max(3_600_000)
   MEDIA_CHECK_INTERVAL_MS: number = 10_000;
 
-  /** ffmpeg binary; empty: the one on PATH, else the one from @ffmpeg-installer. */
-  @IsString()
-  FFMPEG_PATH: string = '';
+  /** ffmpeg binary; unset: the one on PATH, else the one from @ffmpeg-installer. */
+  @IsOptional()
+  @IsExecutableFile()
+  FFMPEG_PATH?: string;
 
-  /** ffprobe binary; empty: beside ffmpeg, on PATH, else from @ffprobe-installer. */
-  @IsString()
-  FFPROBE_PATH: string = '';
+  /** ffprobe binary; unset: beside ffmpeg, on PATH, else from @ffprobe-installer. */
+  @IsOptional()
+  @IsExecutableFile()
+  FFPROBE_PATH?: string;
 
   /** Largest upload, in bytes. */
   @IsInt()
