@@ -42,6 +42,16 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @Min(1)
   MAX_UPLOAD_BYTES: number = 2 * 1024 * 1024 * 1024;
 
+  /**
+   * Longest an upload may take, in ms: then it ends with DEADLINE_EXCEEDED,
+   * whatever the client's deadline. An upload temp file nothing has written to
+   * for this long is no upload's, and is swept (docs/matches-api.md).
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600_000)
+  UPLOAD_TIMEOUT_MS: number = 3600_000;
+
   /** Longest chat message, in characters. */
   @IsInt()
   @Min(1)
