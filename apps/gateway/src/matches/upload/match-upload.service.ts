@@ -8,6 +8,7 @@ import type { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
 import { SOCCER_RAW_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import type { SoccerRawClient } from '../../grpc-clients/soccer-raw-client.js';
+import { OpenStreams } from '../../http-streaming/open-streams.js';
 import { toUploadChunks, UploadTooLargeError } from './upload-chunks.js';
 
 /** What an upload stored, as the HTTP API shows it. */
@@ -35,6 +36,7 @@ export class MatchUploadService {
     // The raw grpc-js client: Nest's Observable wrapper writes a client
     // stream with no regard for back-pressure.
     @Inject(SOCCER_RAW_CLIENT) private readonly soccer: SoccerRawClient,
+    private readonly openStreams: OpenStreams,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.maxBytes = config.get('GATEWAY_MAX_UPLOAD_BYTES', { infer: true });
@@ -54,10 +56,13 @@ export class MatchUploadService {
     }
     return new Promise<UploadView>((resolve, reject) => {
       const aborter = new AbortController();
+      // A shutdown waits for it (SHUTDOWN_UPLOAD_GRACE_MS) until it is answered.
+      const ended = this.openStreams.uploadStarted();
       let settled = false;
       const settle = (outcome: () => void) => {
         if (settled) return;
         settled = true;
+        ended();
         res.off('close', clientGone);
         outcome();
       };
