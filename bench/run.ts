@@ -15,6 +15,7 @@ import { gatewayOrders } from './gateway-orders.js';
 import { consoleReport, markdown } from './report.js';
 import { sseViewers } from './sse-viewers.js';
 import { slowReader } from './slow-reader.js';
+import { soak } from './soak.js';
 import type { BenchContext } from './support/context.js';
 import { makePythonStubs, makeTestVideo, makeUploadFile, type TestVideo } from './support/media.js';
 import { ROOT } from './support/paths.js';
@@ -32,6 +33,7 @@ const SECTIONS = [
   'upload',
   'slow-reader',
   'cold-start',
+  'soak',
 ] as const;
 type SectionId = (typeof SECTIONS)[number];
 
@@ -115,6 +117,9 @@ async function measure(id: SectionId, inputs: Inputs): Promise<Section> {
       return slowReader(ctx);
     case 'cold-start':
       return coldStart(ctx);
+    case 'soak':
+      needs(tools.ffmpeg, 'ffmpeg');
+      return soak(ctx, tools.ffmpeg!);
   }
 }
 
@@ -137,6 +142,7 @@ const titles: Record<SectionId, string> = {
   upload: 'Upload through the gateway',
   'slow-reader': 'Slow reader (1 frame/s)',
   'cold-start': 'Cold start',
+  soak: 'Soak: 10 minutes of mixed traffic',
 };
 
 // Ctrl-C: the apps get the terminal's SIGINT too; the scratch files (up to 2 GiB) must go.

@@ -95,6 +95,9 @@ describe('rollouts do not cut uploads (SHUTDOWN_UPLOAD_GRACE_MS)', () => {
         CHEESE_GRPC_URL: '127.0.0.1:1',
         ...gatewayEnv,
       },
+    }).catch(async (err: unknown) => {
+      await soccer.stop('SIGKILL');
+      throw err;
     });
     const tempFiles = () => readdirSync(mediaDir).filter((name) => name.startsWith('.upload-'));
     /** Once soccer-service has the upload's temp file, it is in flight end to end. */
