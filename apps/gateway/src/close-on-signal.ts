@@ -36,7 +36,7 @@ export interface DrainOptions {
  *    SHUTDOWN_UPLOAD_GRACE_MS after the signal.
  *
  * The exit code is 1 only when closing failed, or still hangs 5 s after the
- * grace period. A second SIGINT (Ctrl-C again) skips the waiting; further
+ * cut. A second SIGINT (Ctrl-C again) skips the waiting; further
  * SIGTERMs are ignored (a launcher may send one after the terminal's
  * SIGINT). Nest's enableShutdownHooks() is not used: it re-raises the
  * signal, so the process would end "on SIGTERM" instead of with code 0.
