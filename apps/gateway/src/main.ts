@@ -24,7 +24,7 @@ await startApp({
     );
     app.useLogger(app.get(PinoNestLogger));
     const https = env.GATEWAY_TLS_CERT !== undefined;
-    configureHttpPlatform(app, env.GATEWAY_BODY_LIMIT_BYTES, {
+    await configureHttpPlatform(app, env.GATEWAY_BODY_LIMIT_BYTES, {
       https,
       corsOrigins: env.GATEWAY_CORS_ORIGINS,
     });

@@ -7,3 +7,4 @@ export * from './env-file.js';
 export * from './secret-env.js';
 export * from './grpc-service-env.js';
 export * from './env-variables.js';
+export * from './redis-url.js';

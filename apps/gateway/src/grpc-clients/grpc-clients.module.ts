@@ -1,8 +1,9 @@
 import { Global, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule, type ClientGrpc } from '@nestjs/microservices';
+import type { Client } from '@grpc/grpc-js';
 import { GrpcTelemetry } from '#observability';
-import { cheesefarm, describeClientSecurity, grpcClientOptions, stream } from '#proto';
+import { cheesefarm, describeClientSecurity, grpcClientOptions, stream, TlsMetrics } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { backendClientConfig, clientSecurityEnv } from './backend-client-config.js';
 import type { SoccerRawClient } from './soccer-raw-client.js';
@@ -16,6 +17,8 @@ const SOCCER_CLIENT = Symbol('SOCCER_CLIENT');
 export const CHEESE_SERVICE = Symbol('cheesefarm.CheeseService');
 /** Injection token of the typed `stream.Soccer` client (`stream.SoccerClient`: Observables). */
 export const SOCCER_SERVICE = Symbol('stream.Soccer');
+/** Injection token of the raw grpc-js `cheesefarm.CheeseService` client on the same channel (`Client`). */
+export const CHEESE_RAW_CLIENT = Symbol('cheesefarm.CheeseService raw');
 /** Injection token of the raw grpc-js `stream.Soccer` client on the same channel (`SoccerRawClient`). */
 export const SOCCER_RAW_CLIENT = Symbol('stream.Soccer raw');
 
@@ -51,6 +54,8 @@ export const SOCCER_RAW_CLIENT = Symbol('stream.Soccer raw');
     ]),
   ],
   providers: [
+    // The certificates' expiry and reloads (the clients' and the HTTPS listener's).
+    TlsMetrics,
     {
       provide: CHEESE_SERVICE,
       inject: [CHEESE_CLIENT],
@@ -64,13 +69,19 @@ export const SOCCER_RAW_CLIENT = Symbol('stream.Soccer raw');
         client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME),
     },
     {
+      provide: CHEESE_RAW_CLIENT,
+      inject: [CHEESE_CLIENT],
+      useFactory: (client: ClientGrpc) =>
+        client.getClientByServiceName<Client>(cheesefarm.CHEESE_SERVICE_NAME),
+    },
+    {
       provide: SOCCER_RAW_CLIENT,
       inject: [SOCCER_CLIENT],
       useFactory: (client: ClientGrpc) =>
         client.getClientByServiceName<SoccerRawClient>(stream.SOCCER_SERVICE_NAME),
     },
   ],
-  exports: [CHEESE_SERVICE, SOCCER_SERVICE, SOCCER_RAW_CLIENT],
+  exports: [CHEESE_SERVICE, SOCCER_SERVICE, CHEESE_RAW_CLIENT, SOCCER_RAW_CLIENT],
 })
 export class GrpcClientsModule implements OnApplicationBootstrap {
   constructor(private readonly config: ConfigService<GatewayEnv, true>) {}

@@ -33,7 +33,12 @@ export async function startApp<E extends AppEnv>(options: StartAppOptions<E>): P
   let logger: Logger | undefined;
   try {
     const env = validateEnv(options.env)(process.env);
-    logger = createAppLogger(options.app, env.LOG_LEVEL);
+    // The same arguments as AppLoggerModule's, so both get the same logger.
+    logger = createAppLogger(
+      options.app,
+      env.LOG_LEVEL,
+      env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
+    );
     logger.info({ config: describeEnv(options.env, env) }, 'configuration');
     await options.start(env, new StartupLogger(new PinoLogger(nestLoggerParams(logger)), {}));
   } catch (err) {

@@ -7,6 +7,7 @@ import type { GrpcEnv } from '#config';
 import { startApp } from '#observability';
 import { grpcServerOptions, grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
+import { GrpcServer } from './grpc-server.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 /** The environment variables that hold where a service listens. */
@@ -43,15 +44,18 @@ export async function runGrpcService<E extends GrpcEnv>(service: GrpcServiceApp<
         abortOnError: false,
         logger,
         inject: [ConfigService, GrpcOperations],
-        useFactory: (config: ConfigService<GrpcEnv, true>, operations: GrpcOperations) =>
-          grpcServerOptions(
-            service.service,
-            {
-              url: listenUrl(config, listen),
-              maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
-            },
-            operations,
+        useFactory: (config: ConfigService<GrpcEnv, true>, operations: GrpcOperations) => ({
+          strategy: new GrpcServer(
+            grpcServerOptions(
+              service.service,
+              {
+                url: listenUrl(config, listen),
+                maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
+              },
+              operations,
+            ).options,
           ),
+        }),
       });
       app.useLogger(app.get(PinoNestLogger));
       await serveUntilSignal(app);

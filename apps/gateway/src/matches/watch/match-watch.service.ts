@@ -11,10 +11,11 @@ import { replyTarget, StreamRelay } from '../../http-streaming/stream-relay.js';
 import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
 import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
 import { LiveMatches } from './live-matches.js';
+import { acceptsNdjson, NdjsonFrameSink } from './ndjson-frame-sink.js';
 import { SharedWatches } from './shared-watches.js';
 
 /**
- * Relays `Soccer.Watch` to HTTP viewers, as SSE or MJPEG (StreamRelay).
+ * Relays `Soccer.Watch` to HTTP viewers, as SSE, NDJSON or MJPEG (StreamRelay).
  * Nothing is sent until the first frame, the end or an error arrives, so
  * an error before any frame (NOT_FOUND, INVALID_ARGUMENT) is a normal HTTP
  * error; from the first frame on, the sink writes the raw response under
@@ -38,12 +39,17 @@ export class MatchWatchService {
     this.firstFrameMs = config.get('GATEWAY_DEADLINE_MS', { infer: true });
   }
 
-  /** Streams `id` as Server-Sent Events; settles once the headers are out (or it failed). */
+  /**
+   * Streams `id` as Server-Sent Events, or as NDJSON when the client accepts
+   * `application/x-ndjson`; settles once the headers are out (or it failed).
+   */
   async sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
     const encoding = query.encoding === 'raw' ? stream.Encoding.RAW : stream.Encoding.JPEG;
     const request = watchRequest(id, query, encoding);
-    const frames = await this.frames(request);
-    return this.relay(request, frames, reply, new SseFrameSink(this.sseWriters.create(reply.raw)));
+    const sink = acceptsNdjson(reply.request.headers.accept)
+      ? new NdjsonFrameSink(reply.raw)
+      : new SseFrameSink(this.sseWriters.create(reply.raw));
+    return this.relay(request, await this.frames(request), reply, sink);
   }
 
   /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { ApiExceptionFilter } from '../errors/api-exception.filter.js';
+import { ApiKeyGuard } from '../security/api-key.guard.js';
+import { OpenStreamLimitGuard } from '../security/open-stream-limit.guard.js';
+import { RpcMethodGuard } from './rpc-method.guard.js';
+import { RpcWebExceptionFilter } from './rpc-web-exception.filter.js';
+import { RpcWebController } from './rpc-web.controller.js';
+import { RpcWebProxy } from './rpc-web-proxy.service.js';
+
+/**
+ * `POST /{package}.{Service}/{Method}` as gRPC-Web or Connect, for browsers
+ * and tools. A stream here counts against the same per-address cap as the
+ * REST streams (OpenStreamLimitGuard, with the global StreamCap).
+ */
+@Module({
+  controllers: [RpcWebController],
+  providers: [
+    RpcWebProxy,
+    RpcMethodGuard,
+    ApiKeyGuard,
+    OpenStreamLimitGuard,
+    ApiExceptionFilter,
+    RpcWebExceptionFilter,
+  ],
+})
+export class RpcWebModule {}
