@@ -71,7 +71,8 @@ export class SoakTraffic {
 
   private async pause(ms: number): Promise<void> {
     const until = Date.now() + ms;
-    while (this.running && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
+    while (this.running && Date.now() < until)
+      await sleep(Math.max(0, Math.min(250, until - Date.now())));
   }
 
   /** POST /v1/cheese/orders back to back, a short pause between (~50 per second each). */
