@@ -7,7 +7,7 @@ import { StreamRelay } from './stream-relay.js';
  * HTTP streaming plumbing, apart from any domain: the one relay of every
  * streamed response (StreamRelay), SSE writers with their heartbeat and
  * gauge (SseWriters), and the registry of open streams that shutdown ends
- * and the per-client cap counts (OpenStreams).
+ * and of the uploads the drain waits for (OpenStreams).
  */
 @Module({
   providers: [OpenStreams, SseWriters, StreamRelay],
