@@ -79,15 +79,20 @@ function uploadVideo(ffmpeg: string, dir: string, bytes: number): Buffer {
   return Buffer.concat([clip, header, Buffer.alloc(padding)]);
 }
 
-/** Errors by status in a scrape: HTTP statuses (gateway), gRPC codes (every app). */
+/** Answers by status in a scrape: HTTP statuses (gateway), gRPC codes (every app). */
 function statuses(samples: PrometheusSample[]): Map<string, number> {
   const by = new Map<string, number>();
   const add = (key: string, value: number) => by.set(key, (by.get(key) ?? 0) + value);
   for (const s of samples) {
-    if (s.name === 'http_requests_total') add(`HTTP ${s.labels.status_code}`, s.value);
+    // Successes by status alone; anything else also says where (route, method).
+    if (s.name === 'http_requests_total') {
+      const status = s.labels.status_code;
+      add(/^[23]/.test(status) ? `HTTP ${status}` : `HTTP ${s.labels.route} ${status}`, s.value);
+    }
     if (s.name === 'grpc_server_handled_total' || s.name === 'grpc_client_handled_total') {
       const side = s.name.includes('server') ? 'served' : 'called';
-      add(`${side} ${s.labels.grpc_code}`, s.value);
+      const code = s.labels.grpc_code;
+      add(code === 'OK' ? `${side} OK` : `${side} ${s.labels.grpc_method} ${code}`, s.value);
     }
   }
   return by;
@@ -99,7 +104,7 @@ function statuses(samples: PrometheusSample[]): Map<string, number> {
  * Everything else that is not a success counts against the bar.
  */
 function isProvoked(key: string): boolean {
-  return key === 'HTTP 499' || key.endsWith(' CANCELLED');
+  return /^HTTP .* 499$/.test(key) || key.endsWith(' CANCELLED');
 }
 const isSuccess = (key: string) => /^HTTP [23]\d\d$/.test(key) || key.endsWith(' OK');
 
