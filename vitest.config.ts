@@ -24,7 +24,12 @@ export default defineConfig({
       'apps/*/test/**/*.e2e-spec.ts',
       'test/**/*.e2e-spec.ts',
     ],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: on a loaded machine an app takes tens of seconds to start, and
+    // a test that passes never waits for these bounds, only a hung one does.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // What a poll waits for (a log line, a metric, a file gone) comes late on a
+    // loaded machine; a poll that succeeds returns at once, so the bound is generous.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

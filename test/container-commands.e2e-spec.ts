@@ -38,7 +38,8 @@ async function run(command: string[], env: Record<string, string> = {}): Promise
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.resume();
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the exit can come before the last of stderr is read.
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, stderr };
 }
 
@@ -68,7 +69,7 @@ class Container {
   }
 
   /** Until the image's HEALTHCHECK passes, as Docker's start period does. */
-  async waitHealthy(app: AppName, env: Record<string, string>, timeoutMs = 20_000): Promise<void> {
+  async waitHealthy(app: AppName, env: Record<string, string>, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: Result = { code: null, stderr: '' };
     while (Date.now() < deadline) {

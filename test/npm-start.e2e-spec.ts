@@ -12,7 +12,8 @@ const ROOT = new URL('..', import.meta.url);
 describe('npm start', () => {
   it(
     'runs every app, serves through the gateway, and stops all on Ctrl-C',
-    { timeout: 120_000 },
+    // `npm start` builds first, then starts the apps one by one: minutes on a loaded machine.
+    { timeout: 360_000 },
     async () => {
       const [cheesePort, soccerPort, httpPort] = [
         await freePort(),
@@ -39,7 +40,7 @@ describe('npm start', () => {
 
       try {
         await expect
-          .poll(() => output, { timeout: 60_000, interval: 200 })
+          .poll(() => output, { timeout: 300_000, interval: 200 })
           .toContain('All apps are up');
         expect(output).toContain(`http://localhost:${httpPort}/`);
 
@@ -63,7 +64,7 @@ describe('npm start', () => {
       }
       await once(child, 'exit');
       await expect
-        .poll(() => output, { timeout: 15_000 })
+        .poll(() => output, { timeout: 30_000 })
         // Nest re-raises the signal after its shutdown hooks; SIGKILL would mean a hang.
         .toMatch(
           /All apps stopped \(gateway exited (0|on SIGINT), soccer-service exited (0|on SIGINT), cheese-service exited (0|on SIGINT)\)/,

@@ -88,7 +88,7 @@ function splitFrames(body: Buffer): Buffer[] {
 
 /** One call on its own HTTP/2 connection: whatever it does, it cannot disturb the next. */
 export function rawGrpcCall(port: number, request: RawGrpcRequest): Promise<RawGrpcAnswer> {
-  const { path, body = [], finish = 'end', timeoutMs = 5000 } = request;
+  const { path, body = [], finish = 'end', timeoutMs = 60_000 } = request;
   const headers: OutgoingHttpHeaders = {
     ':method': 'POST',
     ':path': path,

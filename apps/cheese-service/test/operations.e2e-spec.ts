@@ -16,6 +16,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { AppProcess, freePort } from '#launcher';
+import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
 import { orderCheese } from './support/order-cheese.js';
 import {
   cheesefarm,
@@ -35,7 +36,7 @@ async function bufCurl(port: number, args: string[]): Promise<string> {
   const { stdout } = await run(
     BUF,
     ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args],
-    { timeout: 20_000 },
+    { timeout: 60_000 },
   );
   return stdout;
 }
@@ -44,9 +45,10 @@ const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
 
 /** Starts cheese-service; resolves once its health says SERVING. */
 async function startCheese(env: Record<string, string> = {}) {
-  const port = await freePort();
+  const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
   const app = await AppProcess.start('cheese-service', {
     port,
+    metricsPort,
     env: { CHEESE_GRPC_HOST: '127.0.0.1', ...env },
   });
   // The port opens a moment before the server turns SERVING.
@@ -56,7 +58,13 @@ async function startCheese(env: Record<string, string> = {}) {
   } finally {
     health.close();
   }
-  return { app, port };
+  return { app, port, metricsUrl: serviceMetricsUrl(metricsPort) };
+}
+
+/** Orders the service at `metricsUrl` is preparing now. */
+function ordersInFlight(metricsUrl: string): Promise<number> {
+  const order = grpcMethod('cheesefarm.CheeseService', 'Order');
+  return metricSum(metricsUrl, 'grpc_server_active_streams', order);
 }
 
 describe('cheese-service: health and reflection', () => {
@@ -193,9 +201,9 @@ describe('cheese-service graceful shutdown', () => {
 
   it(
     'on SIGTERM: NOT_SERVING to watchers, the order in flight served, new calls refused, exit 0',
-    { timeout: 30_000 },
+    { timeout: 180_000 },
     async () => {
-      const { app, port } = await startCheese({
+      const { app, port, metricsUrl } = await startCheese({
         CHEESE_PREP_MS: '1500',
         SHUTDOWN_GRACE_MS: String(GRACE_MS),
       });
@@ -218,7 +226,7 @@ describe('cheese-service graceful shutdown', () => {
 
         const started = performance.now();
         const inFlight = orderCheese(cheese, cheesefarm.CheeseType.BRIE, 10_000);
-        await new Promise((resolve) => setTimeout(resolve, 300)); // the order is being prepared
+        await expect.poll(() => ordersInFlight(metricsUrl)).toBe(1); // the order is being prepared
 
         const signalled = performance.now();
         const exit = app.stop('SIGTERM', 20_000);
@@ -263,7 +271,7 @@ describe('cheese-service graceful shutdown', () => {
   );
 
   it('a call still open when the grace period ends is cancelled, and the exit is still 0', async () => {
-    const { app, port } = await startCheese({
+    const { app, port, metricsUrl } = await startCheese({
       CHEESE_PREP_MS: '20000',
       SHUTDOWN_GRACE_MS: '500',
     });
@@ -272,7 +280,7 @@ describe('cheese-service graceful shutdown', () => {
       const inFlight = orderCheese(cheese, cheesefarm.CheeseType.BRIE, 30_000).catch(
         (e: unknown) => e as ServiceError,
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(() => ordersInFlight(metricsUrl)).toBe(1); // the call is open
       const signalled = performance.now();
       expect(await app.stop('SIGTERM', 10_000)).toBe('0');
       expect(performance.now() - signalled).toBeLessThan(3000);

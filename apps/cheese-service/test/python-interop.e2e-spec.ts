@@ -56,7 +56,7 @@ describe('cheese-service with the talk Python client', () => {
     const { stdout } = await execFile(
       PYTHON,
       [join(TALK_DIR, 'order_cheese.py'), `127.0.0.1:${port}`, stubsDir],
-      { timeout: 30_000 },
+      { timeout: 60_000 },
     );
     report = JSON.parse(stdout) as ClientReport;
   });

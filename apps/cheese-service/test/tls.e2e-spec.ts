@@ -85,7 +85,7 @@ async function runTalkSecureClient(port: number): Promise<SecureClientReport> {
   const { stdout } = await execFile(
     PYTHON,
     [join(TALK_DIR, 'order_cheese_secure.py'), `localhost:${port}`, stubsDir],
-    { cwd: talkCwd, timeout: 30_000 },
+    { cwd: talkCwd, timeout: 60_000 },
   );
   return JSON.parse(stdout) as SecureClientReport;
 }

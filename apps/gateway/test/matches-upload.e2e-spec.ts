@@ -14,9 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { AppProcess, freePort } from '#launcher';
+import {
+  isHealthProbe,
+  mediaFiles,
+  mediaLeftovers,
+} from '../../../test/support/media-leftovers.js';
+import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
 
 const MB = 1024 * 1024;
 /** soccer-service's own upload limit here: above the big video, below the gateway's 2 GiB. */
@@ -125,6 +130,22 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
   let smallGateway: AppProcess;
   let base: string;
   let smallBase: string;
+  let soccerMetrics: string;
+
+  /**
+   * Waits until soccer-service is done with the upload just refused through
+   * `gatewayBase`, and with its temp file if it had one: only then does
+   * "nothing stored" mean anything. A call through the same gateway comes
+   * after the upload's frames on the gateway's HTTP/2 connection, so once it
+   * is answered the service has seen whatever of the upload was sent; then it
+   * has no Upload open, and its temp file, if any, goes right after.
+   */
+  async function uploadOverAndCleanedUp(gatewayBase: string, files: string[]) {
+    expect((await fetch(`${gatewayBase}/v1/matches`)).status).toBe(200);
+    const upload = grpcMethod('stream.Soccer', 'Upload');
+    await expect.poll(() => metricSum(soccerMetrics, 'grpc_server_active_streams', upload)).toBe(0);
+    await mediaLeftovers(mediaDir, files);
+  }
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'gateway-upload-'));
@@ -146,13 +167,16 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
       '-pix_fmt', 'yuv420p', smallVideo,
     );
 
-    const [soccerPort, httpPort, smallHttpPort] = await Promise.all([
+    const [soccerPort, soccerMetricsPort, httpPort, smallHttpPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
     ]);
+    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
     soccer = await AppProcess.start('soccer-service', {
       port: soccerPort,
+      metricsPort: soccerMetricsPort,
       env: {
         SOCCER_GRPC_HOST: '127.0.0.1',
         MEDIA_DIR: mediaDir,
@@ -173,7 +197,7 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
     ]);
     base = `http://127.0.0.1:${httpPort}`;
     smallBase = `http://127.0.0.1:${smallHttpPort}`;
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await Promise.all([gateway?.stop(), smallGateway?.stop()]);
@@ -229,7 +253,8 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
   });
 
   it('a cut-off upload leaves nothing behind in MEDIA_DIR', async () => {
-    const before = readdirSync(mediaDir).sort();
+    const files = () => readdirSync(mediaDir).filter((name) => !isHealthProbe(name));
+    const before = await mediaFiles(mediaDir);
     const size = statSync(bigVideo).size;
     await new Promise<void>((resolve) => {
       const req = request(`${base}/v1/matches/cut-off/video`, {
@@ -248,14 +273,14 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
         if (sent > size / 2) {
           file.destroy();
           // The service is writing its temp file by now.
-          expect(readdirSync(mediaDir).length).toBeGreaterThan(before.length);
+          expect(files().length).toBeGreaterThan(before.length);
           req.destroy();
         }
       });
     });
     const t0 = Date.now();
-    while (readdirSync(mediaDir).length > before.length && Date.now() - t0 < 1000) await sleep(20);
-    expect(readdirSync(mediaDir).sort()).toEqual(before);
+    await mediaLeftovers(mediaDir, before);
+    expect(await mediaFiles(mediaDir)).toEqual(before);
     console.log(`cut-off upload cleaned up within ${Date.now() - t0} ms`);
     expect(gateway.exited).toBe(false);
   });
@@ -304,10 +329,10 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
   });
 
   it('a body that is not a video -> 400 from the service, nothing stored', async () => {
-    const before = readdirSync(mediaDir).sort();
+    const before = await mediaFiles(mediaDir);
     const answer = await put(`${base}/v1/matches/not-a-video/video`, zeros(300 * 1024));
     expect(answer.status).toBe(400);
-    expect(readdirSync(mediaDir).sort()).toEqual(before);
+    expect(await mediaFiles(mediaDir)).toEqual(before);
   });
 
   describe('over the limit -> 413 RESOURCE_EXHAUSTED', () => {
@@ -323,16 +348,17 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
     });
 
     it('a chunked body that passes the limit: cut off as it does, nothing stored', async () => {
-      const before = readdirSync(mediaDir).sort();
+      const before = await mediaFiles(mediaDir);
       const answer = await put(`${smallBase}/v1/matches/too-big/video`, zeros(50 * MB));
       expect(answer.status).toBe(413);
       expect((JSON.parse(answer.body) as ApiError).message).toMatch(/more than 1048576 bytes/);
-      await sleep(200);
-      expect(readdirSync(mediaDir).sort()).toEqual(before);
+      // The gateway cancels the call as it answers; the service ends it a moment later.
+      await uploadOverAndCleanedUp(smallBase, before);
+      expect(await mediaFiles(mediaDir)).toEqual(before);
     });
 
     it("soccer-service's own limit (RESOURCE_EXHAUSTED) is a 413 too", async () => {
-      const before = readdirSync(mediaDir).sort();
+      const before = await mediaFiles(mediaDir);
       const answer = await put(
         `${base}/v1/matches/too-big/video`,
         zeros(SERVICE_MAX_UPLOAD_BYTES + MB),
@@ -341,8 +367,8 @@ describe('PUT /v1/matches/:id/video -> Soccer.Upload, streamed', () => {
       const error = JSON.parse(answer.body) as ApiError;
       expect(error.status).toBe('RESOURCE_EXHAUSTED');
       expect(error.message).toMatch(/314572800/); // the service's limit, named by the service
-      await sleep(200);
-      expect(readdirSync(mediaDir).sort()).toEqual(before);
+      await uploadOverAndCleanedUp(base, before);
+      expect(await mediaFiles(mediaDir)).toEqual(before);
     });
 
     it('the gateways still serve afterwards', async () => {

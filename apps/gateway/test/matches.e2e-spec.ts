@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { AppProcess, freePort, logMessage } from '#launcher';
+import { AppProcess, freePort } from '#launcher';
+import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
 import { SseClient } from './support/sse-client.js';
 
 interface Frame {
@@ -54,22 +55,18 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
   let soccer: AppProcess;
   let gateway: AppProcess;
   let base: string;
-  /** Every line soccer-service printed, counted as they come (its own log buffer is bounded). */
-  const serviceLines: string[] = [];
+  let soccerMetrics: string;
 
   beforeAll(async () => {
     mediaDir = mkdtempSync(join(tmpdir(), 'gateway-matches-'));
     const soccerPort = await freePort();
+    const soccerMetricsPort = await freePort();
     const httpPort = await freePort();
+    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
     soccer = await AppProcess.start('soccer-service', {
       port: soccerPort,
+      metricsPort: soccerMetricsPort,
       env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir },
-    });
-    let partial = '';
-    soccer.child.stdout!.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop()!;
-      serviceLines.push(...lines.map(logMessage));
     });
     gateway = await AppProcess.start('gateway', {
       port: httpPort,
@@ -219,22 +216,31 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
     expect(peak - before).toBeLessThan(100 * 1024);
   });
 
-  it('a viewer going away cancels the Watch call at once (service logs), 200 times over', async () => {
-    // soccer-service logs each Watch's start and end with its count of active ones.
-    const started = () => serviceLines.filter((l) => /Watch "?live"? started/.test(l)).length;
-    const cancelled = () => serviceLines.filter((l) => /Watch "?live"? cancelled/.test(l)).length;
-    const active = () => {
-      const counts = serviceLines.map((l) => /Watch .*\((\d+) active\)/.exec(l)?.[1]);
-      return Number(counts.filter((c) => c !== undefined).pop());
-    };
+  it('a viewer going away cancels the Watch call at once (service metrics), 200 times over', async () => {
+    // soccer-service counts each Watch call as it starts, as it ends (by status), and while open.
+    const watch = grpcMethod('stream.Soccer', 'Watch');
+    const count = (name: string, labels: Record<string, string> = {}) =>
+      metricSum(soccerMetrics, name, { ...watch, ...labels });
+    const startedAtFirst = await count('grpc_server_started_total');
+    const cancelledAtFirst = await count('grpc_server_handled_total', { grpc_code: 'CANCELLED' });
+    const started = async () => (await count('grpc_server_started_total')) - startedAtFirst;
+    const cancelled = async () =>
+      (await count('grpc_server_handled_total', { grpc_code: 'CANCELLED' })) - cancelledAtFirst;
+    const active = () => count('grpc_server_active_streams');
     const cycle = async () => {
       const sse = await SseClient.open(`${base}/v1/matches/live/watch?fps=0`);
       expect((await sse.next())!.event).toBe('frame');
       sse.close();
     };
+    // Earlier tests' streams are over: from here on, every Watch is one of these cycles.
+    await expect.poll(active).toBe(0);
     const settled = async () => {
-      for (let i = 0; i < 50 && (cancelled() < started() || active() > 0); i++) await sleep(20);
-      return cancelled() === started() && active() === 0;
+      const deadline = Date.now() + 30_000;
+      while ((await cancelled()) < (await started()) || (await active()) > 0) {
+        if (Date.now() > deadline) break;
+        await sleep(20);
+      }
+      return (await cancelled()) === (await started()) && (await active()) === 0;
     };
 
     const pid = gateway.child.pid!;
@@ -244,10 +250,10 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
     const fdsBefore = openFds(pid);
 
     const t0 = Date.now();
-    const startedBefore = started();
+    const startedBefore = await started();
     for (let i = 0; i < 200; i++) await cycle();
     const elapsed = Date.now() - t0;
-    expect(started() - startedBefore).toBe(200);
+    expect((await started()) - startedBefore).toBe(200);
     // Every one of those calls was cancelled, none left running in the service.
     expect(await settled()).toBe(true);
     expect(openFds(pid)).toBeLessThanOrEqual(fdsBefore + 5);

@@ -1,10 +1,15 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, freePort } from '#launcher';
+import {
+  uploadTempFiles,
+  uploadTempFilesOnceThere,
+} from '../../../test/support/media-leftovers.js';
+import { grpcMethod, metricSum } from '../../../test/support/metrics.js';
 
 /** How long cheese-service takes per order here: long enough to be in flight during the drain. */
 const PREP_MS = 3000;
@@ -94,8 +99,8 @@ describe('gateway drain on SIGTERM', () => {
       const { backends } = (await res.json()) as { backends?: Record<string, { status: string }> };
       return res.status === 200 && Object.values(backends ?? {}).every((b) => b.status === 'up');
     };
-    for (let i = 0; !(await ready()); i++) {
-      if (i > 150) throw new Error('gateway never ready with both backends up');
+    for (const deadline = Date.now() + 30_000; !(await ready());) {
+      if (Date.now() > deadline) throw new Error('gateway never ready with both backends up');
       await sleep(100);
     }
 
@@ -114,7 +119,11 @@ describe('gateway drain on SIGTERM', () => {
         body: '{"type":"BRIE"}',
       }).then(async (res) => ({ status: res.status, body: await res.json() })),
     );
-    await sleep(200);
+    // All eight are in the gateway's hands, waiting on cheese-service.
+    const order = grpcMethod('cheesefarm.CheeseService', 'Order');
+    await expect
+      .poll(() => metricSum(`${base}/metrics`, 'grpc_client_active_streams', order))
+      .toBe(8);
 
     // SIGKILL at graceMs: a "0" proves the exit came within the grace period.
     const exit = gateway.stop('SIGTERM', graceMs);
@@ -165,19 +174,19 @@ describe('gateway drain on SIGTERM', () => {
     });
     upload.write(Buffer.alloc(256 * 1024));
     // In flight for sure once soccer-service has its temp file.
-    const tempFiles = async () =>
-      (await readdir(backends.mediaDir)).filter((name) => name.startsWith('.upload-'));
-    for (let i = 0; (await tempFiles()).length === 0; i++) {
-      if (i > 100) throw new Error('the upload never reached soccer-service');
-      await sleep(50);
+    if ((await uploadTempFilesOnceThere(backends.mediaDir)).length === 0) {
+      throw new Error('the upload never reached soccer-service');
     }
 
     expect(await gateway.stop('SIGTERM', 5000)).toBe('0');
     expect(await outcome).toMatch(/ECONNRESET|socket hang up/);
     expect(gateway.logs).toMatch(/grace period of 1000 ms over/);
     // The cut cancelled the gRPC upload: soccer-service removed its temp file.
-    for (let i = 0; (await tempFiles()).length > 0; i++) {
-      if (i > 100) throw new Error(`temp file left: ${(await tempFiles()).join(', ')}`);
+    const goneBy = Date.now() + 30_000;
+    while ((await uploadTempFiles(backends.mediaDir)).length > 0) {
+      if (Date.now() > goneBy) {
+        throw new Error(`temp file left: ${(await uploadTempFiles(backends.mediaDir)).join(', ')}`);
+      }
       await sleep(50);
     }
     upload.destroy();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { AppProcess, freePort } from '#launcher';
+import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
 
 /** Where each step's screenshot goes (git-ignored). */
 const SCREENSHOTS = fileURLToPath(new URL('../../../screenshots/web/', import.meta.url));
@@ -45,17 +46,20 @@ describe('the web page, in chromium, against the real apps', () => {
   let soccer: AppProcess;
   let gateway: AppProcess;
   let base: string;
+  let soccerMetrics: string;
   let browser: BrowserContext;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'gateway-web-'));
     mkdirSync(join(work, 'media'));
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const [cheesePort, soccerPort, httpPort] = await Promise.all([
+    const [cheesePort, soccerPort, soccerMetricsPort, httpPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
     ]);
+    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
     [cheese, soccer] = await Promise.all([
       AppProcess.start('cheese-service', {
         port: cheesePort,
@@ -63,6 +67,7 @@ describe('the web page, in chromium, against the real apps', () => {
       }),
       AppProcess.start('soccer-service', {
         port: soccerPort,
+        metricsPort: soccerMetricsPort,
         env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: join(work, 'media') },
       }),
     ]);
@@ -117,10 +122,19 @@ describe('the web page, in chromium, against the real apps', () => {
     return Number(await page.locator('#player-frames').textContent());
   }
 
-  /** soccer-service's count of open Watch streams, from its last "(N active)" log line. */
-  function activeWatches(): number {
-    const counts = [...soccer.logMessages.matchAll(/Watch "[^"]*" .*?\((\d+) active\)/g)];
-    return counts.length ? Number(counts.at(-1)![1]) : 0;
+  const WATCH = grpcMethod('stream.Soccer', 'Watch');
+
+  /** soccer-service's count of open Watch streams. */
+  function activeWatches(): Promise<number> {
+    return metricSum(soccerMetrics, 'grpc_server_active_streams', WATCH);
+  }
+
+  /** soccer-service's count of Watch streams ended by their client going away. */
+  function cancelledWatches(): Promise<number> {
+    return metricSum(soccerMetrics, 'grpc_server_handled_total', {
+      ...WATCH,
+      grpc_code: 'CANCELLED',
+    });
   }
 
   /** How many distinct colours a grid of samples of the canvas has (1 for a blank one). */
@@ -170,32 +184,33 @@ describe('the web page, in chromium, against the real apps', () => {
   });
 
   it('watches the live match: frames counted and drawn; Stop cancels the gRPC stream', async () => {
+    const cancelledBefore = await cancelledWatches();
     const page = await openPage();
     await page.getByRole('button', { name: /^live/ }).click();
-    await expect.poll(() => frameCount(page), { timeout: 10_000 }).toBeGreaterThan(30);
+    await expect.poll(() => frameCount(page)).toBeGreaterThan(30);
     expect(await canvasColours(page)).toBeGreaterThan(5);
     expect(await page.locator('#player-canvas').evaluate((c: CanvasLike) => c.width)).toBe(640);
     const fps = Number(await page.locator('#player-fps').textContent());
     expect(fps).toBeGreaterThan(5);
     expect(fps).toBeLessThan(40);
-    expect(activeWatches()).toBe(1);
+    expect(await activeWatches()).toBe(1);
     await screenshot(page, '02-live-playing');
 
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.getByText(/Stopped after \d+ frames/).waitFor();
-    await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
-    expect(soccer.logMessages).toMatch(/Watch "live" cancelled after \d+ frames \(0 active\)/);
     const stoppedAt = await frameCount(page);
-    await page.waitForTimeout(500);
+    // Once soccer-service has seen the cancel, no frame of that stream is left to count.
+    await expect.poll(activeWatches).toBe(0);
+    expect((await cancelledWatches()) - cancelledBefore).toBe(1);
     expect(await frameCount(page)).toBe(stoppedAt);
     await screenshot(page, '03-live-stopped');
 
     // Play starts a new stream; leaving the page closes it too.
     await page.getByRole('button', { name: 'Play', exact: true }).click();
-    await expect.poll(() => frameCount(page), { timeout: 10_000 }).toBeGreaterThan(5);
-    expect(activeWatches()).toBe(1);
+    await expect.poll(() => frameCount(page)).toBeGreaterThan(5);
+    expect(await activeWatches()).toBe(1);
     await closePage(page);
-    await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
+    await expect.poll(activeWatches).toBe(0);
   });
 
   it('two pages chat with each other about a match, each over one WebSocket', async () => {
@@ -259,11 +274,11 @@ describe('the web page, in chromium, against the real apps', () => {
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     const bar = page.locator('#upload-progress');
     await expect
-      .poll(() => bar.evaluate((b: ProgressLike) => (b.hidden ? 0 : b.value)), { timeout: 10_000 })
+      .poll(() => bar.evaluate((b: ProgressLike) => (b.hidden ? 0 : b.value)))
       .toBeGreaterThan(0.2);
     expect(await bar.evaluate((b: ProgressLike) => b.value)).toBeLessThan(1);
     await screenshot(page, '06-upload-progress');
-    await page.getByText('Stored "cup-final"').waitFor({ timeout: 20_000 });
+    await page.getByText('Stored "cup-final"').waitFor({ timeout: 60_000 });
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false,
       latency: 0,
@@ -274,21 +289,21 @@ describe('the web page, in chromium, against the real apps', () => {
     const match = page.getByRole('button', { name: /^cup-final/ });
     expect(await match.textContent()).toContain('320×180');
     await match.click();
-    await expect.poll(() => frameCount(page), { timeout: 10_000 }).toBeGreaterThan(10);
+    await expect.poll(() => frameCount(page)).toBeGreaterThan(10);
     expect(await page.locator('#player-canvas').evaluate((c: CanvasLike) => c.width)).toBe(320);
     expect(await canvasColours(page)).toBeGreaterThan(5);
     await screenshot(page, '07-upload-playing');
     // At `end` the page closes the EventSource: no reconnect, no second run.
     const fullTime = page.getByText(/Full time: cup-final ended after \d+ frames/);
-    await fullTime.waitFor({ timeout: 10_000 });
+    await fullTime.waitFor({ timeout: 30_000 });
     const frames = Number(/after (\d+) frames/.exec((await fullTime.textContent())!)![1]);
     expect(frames).toBeGreaterThan(10);
     expect(frames).toBeLessThanOrEqual(50); // 2 s at 25 fps
-    await page.waitForTimeout(1000);
+    // Once soccer-service's stream is over, no frame is left to count.
+    await expect.poll(activeWatches).toBe(0);
     expect(await frameCount(page)).toBe(frames);
     expect(await page.getByRole('button', { name: 'Play', exact: true }).isVisible()).toBe(true);
-    await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
-    expect(soccer.logMessages).toMatch(/Watch "cup-final" \w+ after \d+ frames/);
+    await expect.poll(() => soccer.logMessages).toMatch(/Watch "cup-final" \w+ after \d+ frames/);
     await screenshot(page, '08-upload-ended');
     await closePage(page);
   });

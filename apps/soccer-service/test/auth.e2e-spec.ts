@@ -183,9 +183,11 @@ describe('soccer-service with GRPC_AUTH_TOKEN', () => {
     }
   });
 
-  it('logs refused calls, and never the token', () => {
-    expect(soccer.app.logMessages).toMatch(/gRPC stream\.Soccer\/ListMatches UNAUTHENTICATED/);
-    expect(soccer.app.logMessages).toMatch(/gRPC stream\.Soccer\/Watch UNAUTHENTICATED/);
+  it('logs refused calls, and never the token', async () => {
+    // A call's log line is written as it ends, and read from the pipe a moment later.
+    const logs = () => soccer.app.logMessages;
+    await expect.poll(logs).toMatch(/gRPC stream\.Soccer\/ListMatches UNAUTHENTICATED/);
+    await expect.poll(logs).toMatch(/gRPC stream\.Soccer\/Watch UNAUTHENTICATED/);
     expect(soccer.app.logMessages).toContain('bearer token required');
     expect(soccer.app.logs).not.toContain(TOKEN);
     expect(soccer.app.logs).not.toContain(WRONG);

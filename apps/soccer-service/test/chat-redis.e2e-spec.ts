@@ -58,7 +58,7 @@ class Member {
     return this.received.filter((m) => m.event === MESSAGE);
   }
 
-  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 5000): Promise<void> {
+  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 30_000): Promise<void> {
     await vi.waitFor(() => expect(this.received.some(match)).toBe(true), { timeout, interval: 5 });
   }
 }
@@ -107,7 +107,7 @@ const calls = (replica: SoccerService) => replica.client as unknown as SoccerCal
 
 function listMatches(replica: SoccerService): Promise<stream.ListMatchesResponse> {
   return new Promise((resolve, reject) =>
-    calls(replica).listMatches({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, res) =>
+    calls(replica).listMatches({}, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) =>
       err ? reject(err) : resolve(res!),
     ),
   );
@@ -156,7 +156,7 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
     for (let i = 0; i < 15; i++) for (const m of derby) m.say(`${m.user} ${i}`);
     eve.say('only for friendly');
     for (const m of derby) {
-      await vi.waitFor(() => expect(m.messages()).toHaveLength(60), { timeout: 10_000 });
+      await vi.waitFor(() => expect(m.messages()).toHaveLength(60), { timeout: 30_000 });
     }
 
     const order = ann.messages();
@@ -228,7 +228,7 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
       }
       console.info(`slow reader on replica c dropped after ${sent} messages from replica b`);
       // Its neighbour on the same replica got everything.
-      await vi.waitFor(() => expect(neighbour.messages()).toHaveLength(sent));
+      await vi.waitFor(() => expect(neighbour.messages()).toHaveLength(sent), { timeout: 30_000 });
       expectConsecutive(neighbour.received);
 
       slow.call.resume();
@@ -299,14 +299,16 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
       expect(matches.map((m) => m.id)).toContain('demo');
       expect(await watchDemo(replica)).toEqual({ frames: 3, code: status.OK });
     }
-    expect(a.app.logMessages).toMatch(/chat broker redis:\/\/127\.0\.0\.1:\d+\/? lost/);
+    await expect
+      .poll(() => a.app.logMessages)
+      .toMatch(/chat broker redis:\/\/127\.0\.0\.1:\d+\/? lost/);
   });
 
   it('carries chats across the replicas again once Redis is back, until a replica stops', async () => {
     await redis.restart();
     // Each replica reconnects by itself, within its reconnection back-off (2 s at most).
     const joinWhenBack = async (replica: SoccerService, user: string): Promise<Member> => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const member = new Member(replica, user);
         member.call.write({ matchId: 'replay', user });
@@ -324,7 +326,7 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
     max.say('back on air');
     lia.say('loud and clear');
     for (const m of [lia, max]) {
-      await vi.waitFor(() => expect(m.messages()).toHaveLength(2), { timeout: 5000 });
+      await vi.waitFor(() => expect(m.messages()).toHaveLength(2), { timeout: 30_000 });
     }
     expect(lia.messages()).toEqual(max.messages());
 

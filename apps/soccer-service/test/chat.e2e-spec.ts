@@ -51,7 +51,7 @@ class Member {
     return this.received.filter((m) => m.event === MESSAGE);
   }
 
-  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 5000): Promise<void> {
+  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 30_000): Promise<void> {
     await vi.waitFor(() => expect(this.received.some(match)).toBe(true), { timeout, interval: 5 });
   }
 }
@@ -98,7 +98,7 @@ describe('Chat over gRPC', () => {
     const members = [ann, bob, cid];
     for (let i = 0; i < 10; i++) for (const m of members) m.say(`${m.user} ${i}`);
     for (const m of members) {
-      await vi.waitFor(() => expect(m.messages()).toHaveLength(30), { timeout: 5000 });
+      await vi.waitFor(() => expect(m.messages()).toHaveLength(30), { timeout: 30_000 });
     }
 
     // Everyone saw the same 30 messages in the same order, with the same stamps.

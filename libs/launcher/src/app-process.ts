@@ -22,7 +22,7 @@ export interface StartOptions {
    * side by side, as the tests start them. The gateway serves /metrics on `port`.
    */
   metricsPort?: number;
-  /** Give up waiting after this many ms. */
+  /** Give up waiting after this many ms (default 60 s: a loaded machine starts apps slowly). */
   readyTimeoutMs?: number;
   /** Where the app's output goes: 'inherit' for a terminal, else kept for errors. */
   stdio?: 'inherit' | 'pipe';
@@ -36,6 +36,8 @@ export interface StartOptions {
 /** One app running as its own process, as in production. */
 export class AppProcess {
   private output = '';
+  /** Settles once the process has exited and its output has been read to the end. */
+  private readonly closed: Promise<void>;
 
   private constructor(
     readonly name: AppName,
@@ -44,6 +46,7 @@ export class AppProcess {
   ) {
     child.stdout?.on('data', (d: Buffer) => this.keep(d));
     child.stderr?.on('data', (d: Buffer) => this.keep(d));
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
   }
 
   /** Starts `name` and resolves once its port accepts connections. */
@@ -60,7 +63,7 @@ export class AppProcess {
       stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     const app = new AppProcess(name, options.port, child);
-    await app.waitUntilListening(options.readyTimeoutMs ?? 20_000);
+    await app.waitUntilListening(options.readyTimeoutMs ?? 60_000);
     return app;
   }
 
@@ -92,7 +95,11 @@ export class AppProcess {
     return signalCode ? `on ${signalCode}` : undefined;
   }
 
-  /** Sends `signal`, waits for the exit (SIGKILL after `graceMs`) and says how it ended. */
+  /**
+   * Sends `signal`, waits for the exit (SIGKILL after `graceMs`) and says how
+   * it ended. It resolves once the app's last words are in `logs`: 'exit' can
+   * come before the pipes are read to the end.
+   */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<string> {
     if (!this.exited) {
       const exit = once(this.child, 'exit');
@@ -101,6 +108,7 @@ export class AppProcess {
       await exit;
       clearTimeout(timer);
     }
+    await this.closed;
     return this.exitStatus!;
   }
 

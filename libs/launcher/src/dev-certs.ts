@@ -43,7 +43,7 @@ export async function runCertsScript(
 ): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [CERTS_SCRIPT, ...args], {
     env: { ...process.env, CERTS_DIR: dir },
-    timeout: 30_000,
+    timeout: 60_000,
   });
 }
 

@@ -12,7 +12,7 @@ type OrderFn = (
 export function orderCheese(
   client: Client,
   type: number,
-  deadlineMs = 5000,
+  deadlineMs = 30_000,
 ): Promise<cheesefarm.Cheese> {
   const call = (client as unknown as { order: OrderFn }).order.bind(client);
   return new Promise((resolve, reject) =>

@@ -28,7 +28,7 @@ export interface HttpRequestOptions {
 
 /** One request on a connection of its own (no agent): a closed or poisoned connection is its own. */
 export function httpRequest(port: number, options: HttpRequestOptions): Promise<HttpAnswer> {
-  const { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 10_000 } = options;
+  const { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 30_000 } = options;
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1',

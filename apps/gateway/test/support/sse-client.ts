@@ -49,7 +49,7 @@ export class SseClient {
   }
 
   /** The next event; undefined once the stream has ended. */
-  async next(timeoutMs = 10_000): Promise<SseEvent | undefined> {
+  async next(timeoutMs = 30_000): Promise<SseEvent | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (this.events.length === 0 && !this.ended) {
       if (Date.now() > deadline) throw new Error('no SSE event in time');

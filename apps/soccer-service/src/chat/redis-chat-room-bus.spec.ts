@@ -43,7 +43,7 @@ class Listener {
 
   async waitFor(match: (m: stream.ChatMessage) => boolean): Promise<void> {
     await vi.waitFor(() => expect(this.received.some(match)).toBe(true), {
-      timeout: 5000,
+      timeout: 30_000,
       interval: 5,
     });
   }
@@ -100,7 +100,7 @@ describe('RedisChatRoomBus against a real redis-server', () => {
     ];
     for (let i = 0; i < 25; i++) for (const m of members) m.say(`${m.user} ${i}`);
     for (const m of members) {
-      await vi.waitFor(() => expect(m.messages()).toHaveLength(100), { timeout: 5000 });
+      await vi.waitFor(() => expect(m.messages()).toHaveLength(100), { timeout: 30_000 });
     }
     const reference = members[0].messages();
     for (const m of members) {
@@ -150,7 +150,7 @@ describe('RedisChatRoomBus against a real redis-server', () => {
       const listener = new Listener(a, `fresh-${i}`, 'eve');
       a.publish(`fresh-${i}`, { event: JOINED, user: 'eve', text: '' });
       listener.say('first words');
-      await vi.waitFor(() => expect(listener.received).toHaveLength(2), { timeout: 5000 });
+      await vi.waitFor(() => expect(listener.received).toHaveLength(2), { timeout: 30_000 });
       expect(listener.received.map((m) => [m.seq, m.event])).toEqual([
         [1, JOINED],
         [2, MESSAGE],
@@ -169,7 +169,7 @@ describe('RedisChatRoomBus against a real redis-server', () => {
     first.unsubscribe(); // twice is harmless
     expect(await subscribers('r2')).toBe(2);
     second.unsubscribe();
-    await vi.waitFor(async () => expect(await subscribers('r2')).toBe(1));
+    await vi.waitFor(async () => expect(await subscribers('r2')).toBe(1), { timeout: 30_000 });
     expect(a.roomCount).toBe(0);
 
     // Leave and join again at once, many times: each new member gets the room
@@ -201,7 +201,7 @@ describe('RedisChatRoomBus against a real redis-server', () => {
     await Listener.join(a, 'r4', 'lea');
     for (let i = 0; i < 50; i++) a.publish('r4', { event: MESSAGE, user: 'lea', text: `m${i}` });
     await a.onApplicationShutdown();
-    await vi.waitFor(() => expect(listener.messages()).toHaveLength(50));
+    await vi.waitFor(() => expect(listener.messages()).toHaveLength(50), { timeout: 30_000 });
     expect(a.available).toBe(false);
   });
 });
@@ -245,7 +245,7 @@ describe('RedisChatRoomBus when Redis goes away', () => {
 
     await redis.restart();
     await vi.waitFor(() => expect([a.available, b.available]).toEqual([true, true]), {
-      timeout: 10_000,
+      timeout: 30_000,
       interval: 50,
     });
     const back = [await Listener.join(a, 'r1', 'eve'), await Listener.join(b, 'r1', 'fay')];

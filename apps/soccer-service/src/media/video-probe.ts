@@ -58,7 +58,12 @@ export async function probeVideo(
     );
     json = JSON.parse(stdout) as FfprobeJson;
   } catch (err) {
-    throw new NotAVideoError(`not a readable video: ${(err as Error).message.split('\n')[0]}`);
+    // ffprobe's own reason, for the caller: not the command line, nor the server's path.
+    const { stderr, killed } = err as { stderr?: string; killed?: boolean };
+    const reason = killed
+      ? `ffprobe gave no answer within ${timeoutMs} ms`
+      : (stderr?.trim().split('\n').at(-1)?.replaceAll(`${file}: `, '') ?? 'ffprobe failed');
+    throw new NotAVideoError(`not a readable video: ${reason || 'ffprobe failed'}`);
   }
   const stream = json.streams?.[0];
   if (!stream?.width || !stream.height) throw new NotAVideoError('no video stream');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
 import { createGrpcClient } from '#proto';
+import { serviceMetricsUrl } from '../../../../test/support/metrics.js';
 
 export const run = promisify(execFile);
 
@@ -14,15 +15,18 @@ export interface SoccerService {
   app: AppProcess;
   port: number;
   mediaDir: string;
+  /** Its /metrics endpoint. */
+  metricsUrl: string;
   client: Client;
   stop(): Promise<void>;
 }
 
 export async function startSoccerService(env: Record<string, string> = {}): Promise<SoccerService> {
   const mediaDir = await mkdtemp(join(tmpdir(), 'soccer-media-'));
-  const port = await freePort();
+  const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
   const app = await AppProcess.start('soccer-service', {
     port,
+    metricsPort,
     env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir, ...env },
   });
   const client = createGrpcClient('soccer', `127.0.0.1:${port}`);
@@ -30,6 +34,7 @@ export async function startSoccerService(env: Record<string, string> = {}): Prom
     app,
     port,
     mediaDir,
+    metricsUrl: serviceMetricsUrl(metricsPort),
     client,
     async stop() {
       client.close();

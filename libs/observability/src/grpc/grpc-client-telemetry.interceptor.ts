@@ -1,3 +1,11 @@
+import { ATTR_RPC_METHOD } from '@opentelemetry/semantic-conventions';
+// The gRPC span attributes the interceptors have always set; their constants are still in
+// the incubating entry point (the lockfile pins its version).
+import {
+  ATTR_RPC_GRPC_STATUS_CODE,
+  ATTR_RPC_SERVICE,
+  ATTR_RPC_SYSTEM,
+} from '@opentelemetry/semantic-conventions/incubating';
 import {
   InterceptingCall,
   status as GrpcStatus,
@@ -70,7 +78,7 @@ export function grpcClientTelemetryInterceptor(options: GrpcClientTelemetryOptio
           onReceiveStatus: (status, nextStatus) => {
             metrics?.end(status.code, (performance.now() - started) / 1000);
             if (span) {
-              span.setAttribute('rpc.grpc.status_code', status.code);
+              span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, status.code);
               if (status.code !== GrpcStatus.OK) {
                 span.setStatus({ code: SpanStatusCode.ERROR, message: status.details });
               }
@@ -103,9 +111,9 @@ export function grpcClientTelemetryInterceptor(options: GrpcClientTelemetryOptio
       {
         kind: SpanKind.CLIENT,
         attributes: {
-          'rpc.system': 'grpc',
-          'rpc.service': info.service,
-          'rpc.method': info.method,
+          [ATTR_RPC_SYSTEM]: 'grpc',
+          [ATTR_RPC_SERVICE]: info.service,
+          [ATTR_RPC_METHOD]: info.method,
         },
       },
       otelContext.active(),

@@ -1,3 +1,11 @@
+import { ATTR_RPC_METHOD } from '@opentelemetry/semantic-conventions';
+// The gRPC span attributes the interceptors have always set; their constants are still in
+// the incubating entry point (the lockfile pins its version).
+import {
+  ATTR_RPC_GRPC_STATUS_CODE,
+  ATTR_RPC_SERVICE,
+  ATTR_RPC_SYSTEM,
+} from '@opentelemetry/semantic-conventions/incubating';
 import {
   Metadata,
   ServerInterceptingCall,
@@ -187,9 +195,9 @@ class MethodTelemetry {
       {
         kind: SpanKind.SERVER,
         attributes: {
-          'rpc.system': 'grpc',
-          'rpc.service': info.service,
-          'rpc.method': info.method,
+          [ATTR_RPC_SYSTEM]: 'grpc',
+          [ATTR_RPC_SERVICE]: info.service,
+          [ATTR_RPC_METHOD]: info.method,
           'request.id': requestId,
         },
       },
@@ -245,7 +253,7 @@ class MethodTelemetry {
 }
 
 function endSpan(span: Span, code: number, details: string): void {
-  span.setAttribute('rpc.grpc.status_code', code);
+  span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
   if (SERVER_ERROR_CODES.has(code))
     span.setStatus({ code: SpanStatusCode.ERROR, message: details });
   span.end();

@@ -1,3 +1,10 @@
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   context as otelContext,
@@ -71,10 +78,10 @@ export function installHttpTelemetry(app: FastifyInstance): void {
       {
         kind: SpanKind.SERVER,
         attributes: {
-          'http.request.method': request.method,
-          'url.path': request.url.split('?')[0],
+          [ATTR_HTTP_REQUEST_METHOD]: request.method,
+          [ATTR_URL_PATH]: request.url.split('?')[0],
           'request.id': requestId,
-          'client.address': clientAddress,
+          [ATTR_CLIENT_ADDRESS]: clientAddress,
         },
       },
       parent,
@@ -93,10 +100,10 @@ function endSpan(request: FastifyRequest, response: ServerResponse): void {
   telemetry.delete(request);
   const route = request.routeOptions.url;
   if (route) {
-    t.span.setAttribute('http.route', route);
+    t.span.setAttribute(ATTR_HTTP_ROUTE, route);
     t.span.updateName(`${request.method} ${route}`);
   }
-  t.span.setAttribute('http.response.status_code', response.statusCode);
+  t.span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.statusCode);
   if (!response.writableFinished) t.span.setAttribute('http.aborted', true);
   if (response.statusCode >= 500) t.span.setStatus({ code: SpanStatusCode.ERROR });
   t.span.end();

@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import {
   credentials,
   loadPackageDefinition,
@@ -35,6 +36,9 @@ interface SoccerClient extends Client {
   chat(metadata: Metadata): ClientDuplexStream<Chat, Chat>;
 }
 
+/** Emits 'ended' each time a Watch handler has ended its call after its client cancelled. */
+const lateEnds = new EventEmitter();
+
 /** stream.Soccer's four call styles, served by hand: nothing but the interceptors under test. */
 const soccer = {
   listMatches: (_call: ServerUnaryCall<unknown, unknown>, done: (e: null, r: object) => void) =>
@@ -54,7 +58,12 @@ const soccer = {
       else setTimeout(write, 5);
     };
     // A handler that still ends its call after the client cancelled: counted once.
-    call.on('cancelled', () => call.end());
+    // end() sends the status through the interceptors before it returns (or,
+    // with a write still pending, which a cancelled call never completes, never).
+    call.on('cancelled', () => {
+      call.end();
+      lateEnds.emit('ended');
+    });
     write();
   },
   upload: (call: ServerReadableStream<Chunk, unknown>, done: (e: null, r: object) => void) => {
@@ -182,6 +191,7 @@ describe('gRPC metrics interceptors, over a real connection', () => {
 
     const cancelled = { ...watching, grpc_code: 'CANCELLED' };
     const ended = new Promise<ServiceError>((resolve) => call.on('error', resolve));
+    const lateEnd = once(lateEnds, 'ended');
     call.cancel();
     expect((await ended).code).toBe(status.CANCELLED);
     await expect
@@ -189,8 +199,8 @@ describe('gRPC metrics interceptors, over a real connection', () => {
         sampleSum(await scrape(serverRegistry), 'grpc_server_handled_total', cancelled),
       )
       .toBe(1);
-    // Let the handler's late end() pass through the interceptor, then count again.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Once the handler's late end() is past the interceptor, count again.
+    await lateEnd;
     for (const [side, registry] of [
       ['server', serverRegistry],
       ['client', clientRegistry],
