@@ -15,6 +15,7 @@ import { gatewayOrders } from './gateway-orders.js';
 import { consoleReport, markdown } from './report.js';
 import { sseViewers } from './sse-viewers.js';
 import { slowReader } from './slow-reader.js';
+import { soak } from './soak.js';
 import type { BenchContext } from './support/context.js';
 import { makePythonStubs, makeTestVideo, makeUploadFile } from './support/media.js';
 import { ROOT } from './support/paths.js';
@@ -34,6 +35,7 @@ const SECTIONS = [
   'slow-reader',
   'cold-start',
   'idle-memory',
+  'soak',
 ] as const;
 type SectionId = (typeof SECTIONS)[number];
 
@@ -134,6 +136,9 @@ async function measure(id: SectionId, inputs: Inputs): Promise<Section> {
       return coldStart(ctx);
     case 'idle-memory':
       return idleMemory(ctx);
+    case 'soak':
+      needs(tools.ffmpeg, 'ffmpeg');
+      return soak(ctx, tools.ffmpeg!);
   }
 }
 
@@ -162,6 +167,7 @@ const titles: Record<SectionId, string> = {
   'slow-reader': 'Slow reader (1 frame/s)',
   'cold-start': 'Cold start',
   'idle-memory': 'Memory at idle',
+  soak: 'Soak: 10 minutes of mixed traffic',
 };
 
 // Ctrl-C: the apps get the terminal's SIGINT too; the scratch files (up to 2 GiB) must go.

@@ -32,7 +32,7 @@ import { probeVideo, type VideoInfo } from '../../apps/soccer-service/src/media/
 
 const port = Number(process.env.PORT);
 const mediaDir = process.env.MEDIA_DIR ?? './media';
-const { ffmpeg, ffprobe } = findMediaTools('', '');
+const { ffmpeg, ffprobe } = findMediaTools();
 const probes = new Map<string, Promise<VideoInfo>>();
 
 function order(

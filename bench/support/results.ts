@@ -9,8 +9,8 @@ export interface Check {
   op: '≥' | '≤' | '<' | '>' | '=';
   threshold: number;
   pass: boolean;
-  /** Where the bar comes from: DESIGN.md's bars, or issue #7's targets. */
-  source: 'DESIGN.md' | 'issue #7';
+  /** Where the bar comes from: DESIGN.md's bars, or an issue's targets. */
+  source: 'DESIGN.md' | 'issue #7' | 'issue #18';
 }
 
 /** The outcome of one measurement: a table, the checks, and what a reader should know. */

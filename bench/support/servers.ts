@@ -40,6 +40,12 @@ function benchEnv(ctx: BenchContext, section: string, name: string): Record<stri
   return env;
 }
 
+/** How a bench starts an app beyond its environment. */
+export interface StartAppOptions {
+  /** With the inspector on a free port, for reading its live heap (the soak). */
+  inspect?: boolean;
+}
+
 /** Starts one of the apps on free loopback ports, as `npm run start:<name>` would run it. */
 export async function startApp(
   ctx: BenchContext,
@@ -47,6 +53,7 @@ export async function startApp(
   name: AppName,
   env: Record<string, string> = {},
   label: string = name,
+  { inspect = false }: StartAppOptions = {},
 ): Promise<StartedApp> {
   const port = await freePort();
   const metricsPort = name === 'gateway' ? 0 : await freePort();
@@ -55,6 +62,7 @@ export async function startApp(
     port,
     metricsPort,
     readyTimeoutMs: 60_000,
+    inspect,
     env: {
       [name === 'gateway' ? 'GATEWAY_HTTP_HOST' : `${host}_GRPC_HOST`]: '127.0.0.1',
       METRICS_HOST: '127.0.0.1',
@@ -80,16 +88,24 @@ export function startGateway(
   section: string,
   backends: { cheese?: Server; soccer?: Server },
   env: Record<string, string> = {},
+  options: StartAppOptions = {},
 ): Promise<StartedApp> {
-  return startApp(ctx, section, 'gateway', {
-    CHEESE_GRPC_URL: `127.0.0.1:${backends.cheese?.port ?? 1}`,
-    SOCCER_GRPC_URL: `127.0.0.1:${backends.soccer?.port ?? 1}`,
-    // The gateway's per-client limits would throttle one load generator on one IP
-    // (unknown variables are ignored by older builds).
-    GATEWAY_RATE_LIMIT: '0',
-    GATEWAY_MAX_STREAMS_PER_IP: '0',
-    ...env,
-  });
+  return startApp(
+    ctx,
+    section,
+    'gateway',
+    {
+      CHEESE_GRPC_URL: `127.0.0.1:${backends.cheese?.port ?? 1}`,
+      SOCCER_GRPC_URL: `127.0.0.1:${backends.soccer?.port ?? 1}`,
+      // The gateway's per-client limits would throttle one load generator on one IP
+      // (unknown variables are ignored by older builds).
+      GATEWAY_RATE_LIMIT: '0',
+      GATEWAY_MAX_STREAMS_PER_IP: '0',
+      ...env,
+    },
+    'gateway',
+    options,
+  );
 }
 
 /** bench/reference/plain-grpc-server.ts: Order and Watch on bare @grpc/grpc-js. */

@@ -30,7 +30,10 @@ async function works(file: string, args: string[]): Promise<boolean> {
 
 export async function findTools(): Promise<Tools> {
   // The very lookup soccer-service does: FFMPEG_PATH/FFPROBE_PATH, PATH, the npm packages.
-  const media = findMediaTools(process.env.FFMPEG_PATH ?? '', process.env.FFPROBE_PATH ?? '');
+  const media = findMediaTools(
+    process.env.FFMPEG_PATH || undefined,
+    process.env.FFPROBE_PATH || undefined,
+  );
   const h2load = ['/usr/bin/h2load', '/usr/local/bin/h2load'].find((p) => existsSync(p));
   const pythonGrpc = await works(PYTHON, ['-c', 'import grpc, grpc_tools.protoc']);
   const pythonOpenCv = pythonGrpc && (await works(PYTHON, ['-c', 'import cv2, numpy']));

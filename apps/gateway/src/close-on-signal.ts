@@ -5,6 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { closeWithinGrace } from '#proto';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { ShutdownState } from './health/shutdown-state.js';
+import { OpenStreams } from './http-streaming/open-streams.js';
 
 /** While closing, how often keep-alive connections that went idle are closed. */
 const IDLE_REAP_INTERVAL_MS = 50;
@@ -16,6 +17,8 @@ export interface DrainOptions {
   graceMs: number;
   /** From the signal, how long the gateway goes on serving with /readyz at 503 first. */
   delayMs: number;
+  /** From the signal, how long uploads in flight may hold the cut back (when above graceMs). */
+  uploadGraceMs: number;
 }
 
 /**
@@ -28,10 +31,12 @@ export interface DrainOptions {
  *    (OpenStreams), the server stops accepting connections and closes idle
  *    ones, and requests in flight (orders, uploads) run to their end; then
  *    the gRPC clients close;
- * 3. SHUTDOWN_GRACE_MS after the signal, connections still open are cut.
+ * 3. SHUTDOWN_GRACE_MS after the signal, connections still open are cut;
+ *    while uploads are in flight, that waits until they are answered, up to
+ *    SHUTDOWN_UPLOAD_GRACE_MS after the signal.
  *
  * The exit code is 1 only when closing failed, or still hangs 5 s after the
- * grace period. A second SIGINT (Ctrl-C again) skips the waiting; further
+ * cut. A second SIGINT (Ctrl-C again) skips the waiting; further
  * SIGTERMs are ignored (a launcher may send one after the terminal's
  * SIGINT). Nest's enableShutdownHooks() is not used: it re-raises the
  * signal, so the process would end "on SIGTERM" instead of with code 0.
@@ -42,6 +47,7 @@ export function closeOnSignal(app: INestApplication): void {
   const options: DrainOptions = {
     graceMs,
     delayMs: Math.min(config.get('GATEWAY_SHUTDOWN_DELAY_MS', { infer: true }), graceMs),
+    uploadGraceMs: config.get('SHUTDOWN_UPLOAD_GRACE_MS', { infer: true }),
   };
   let drain: HttpDrain | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -78,7 +84,8 @@ export class HttpDrain {
 
   /** Drains and closes the app; resolves with the exit code. */
   async run(reason: string): Promise<number> {
-    const { graceMs, delayMs } = this.options;
+    const { graceMs, delayMs, uploadGraceMs } = this.options;
+    const openStreams = this.app.get(OpenStreams);
     const started = performance.now();
     this.app.get(ShutdownState).begin();
     logger.log(
@@ -98,6 +105,7 @@ export class HttpDrain {
         cutting: 'closing the connections still open',
         started,
         logger,
+        hold: { what: 'upload', inFlight: () => openStreams.uploadsInFlight, maxMs: uploadGraceMs },
       });
     } finally {
       clearInterval(reaper);

@@ -1,19 +1,34 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
 
-/** Why `path` cannot be read as a file, or undefined when it can. */
-function unreadableFileReason(path: unknown): string | undefined {
+/** Why `path` cannot be used as a file (read, or run with `mode` X_OK), or undefined when it can. */
+function fileProblem(path: unknown, mode: number = constants.R_OK): string | undefined {
+  const what = mode === constants.X_OK ? 'an executable' : 'a readable';
   if (typeof path !== 'string' || path === '') return 'must be a file path';
   try {
     if (!statSync(path).isFile()) return 'must name a file (this is not a regular file)';
-    accessSync(path, constants.R_OK);
+    accessSync(path, mode);
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT'
       ? 'must name an existing file (not found)'
-      : `must name a readable file (${code ?? String(err)})`;
+      : `must name ${what} file (${code ?? String(err)})`;
   }
+}
+
+function fileDecorator(name: string, mode: number): PropertyDecorator {
+  return (target, property) =>
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName: String(property),
+      validator: {
+        validate: (value: unknown) => fileProblem(value, mode) === undefined,
+        defaultMessage: (args?: ValidationArguments) =>
+          fileProblem(args?.value, mode) ?? 'must name a usable file',
+      },
+    });
 }
 
 /**
@@ -22,17 +37,12 @@ function unreadableFileReason(path: unknown): string | undefined {
  * obscure error at the first connection. Relative paths are from the working directory.
  */
 export function IsReadableFile(): PropertyDecorator {
-  return (target, property) =>
-    registerDecorator({
-      name: 'isReadableFile',
-      target: target.constructor,
-      propertyName: String(property),
-      validator: {
-        validate: (value: unknown) => unreadableFileReason(value) === undefined,
-        defaultMessage: (args?: ValidationArguments) =>
-          unreadableFileReason(args?.value) ?? 'must name a readable file',
-      },
-    });
+  return fileDecorator('isReadableFile', constants.R_OK);
+}
+
+/** A path to a program this process can run now (ffmpeg): checked at start-up, as IsReadableFile. */
+export function IsExecutableFile(): PropertyDecorator {
+  return fileDecorator('isExecutableFile', constants.X_OK);
 }
 
 /**

@@ -2,8 +2,17 @@ import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { isSecretEnv } from './secret-env.js';
 
+/**
+ * A start-up error in the configuration (a bad variable, a certificate that
+ * is not one): each app reports it as its message alone, one line per
+ * problem naming the variable, with no stack trace, and exits 1.
+ */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
 /** Thrown at start-up when an environment variable has a bad value. */
-export class InvalidEnvironmentError extends Error {
+export class InvalidEnvironmentError extends ConfigurationError {
   override name = 'InvalidEnvironmentError';
 }
 

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { APPS, hasMetricsPort, NODE_ARGS, type AppName } from './apps.js';
+import { InspectorSession, inspectorUrl } from './inspector.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
 const ROOT = fileURLToPath(
@@ -25,6 +26,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Where the app's output goes: 'inherit' for a terminal, else kept for errors. */
   stdio?: 'inherit' | 'pipe';
+  /**
+   * Run with the inspector on a free loopback port (`--inspect=127.0.0.1:0`),
+   * so that `inspector()` can read the live heap. Only for measurements.
+   */
+  inspect?: boolean;
 }
 
 /** One app running as its own process, as in production. */
@@ -45,7 +51,8 @@ export class AppProcess {
 
   /** Starts `name` and resolves once its port accepts connections. */
   static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
-    const child = spawn(process.execPath, [...NODE_ARGS, APPS[name].entry], {
+    const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
+    const child = spawn(process.execPath, [...NODE_ARGS, ...inspect, APPS[name].entry], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -68,6 +75,13 @@ export class AppProcess {
   /** The text of each log line (its `msg`), one per line, for reading what the app said. */
   get logMessages(): string {
     return this.output.split('\n').map(logMessage).join('\n');
+  }
+
+  /** A DevTools Protocol session with the app (started with `inspect: true`). */
+  async inspector(): Promise<InspectorSession> {
+    const url = inspectorUrl(this.output);
+    if (!url) throw new Error(`${this.name} was not started with inspect: true`);
+    return InspectorSession.connect(url);
   }
 
   get exited(): boolean {

@@ -2,3 +2,4 @@ export * from './apps.js';
 export * from './app-process.js';
 export * from './free-port.js';
 export * from './dev-certs.js';
+export * from './inspector.js';

@@ -9,3 +9,4 @@ export * from './logging/app-logger.module.js';
 export * from './tracing/tracing.js';
 export * from './observability.module.js';
 export * from './metrics/index.js';
+export * from './logging/start-app.js';

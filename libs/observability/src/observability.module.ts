@@ -1,6 +1,6 @@
 import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, type Params } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { AppEnv } from '#config';
@@ -9,6 +9,20 @@ import { APP_LOGGER, AppLoggerModule } from './logging/app-logger.module.js';
 import { httpLogOptions } from './logging/http-log-options.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import { Tracing } from './tracing/tracing.js';
+
+/**
+ * nestjs-pino's parameters, over the app's root logger: one line per HTTP
+ * request (pino-http). The first PinoLogger made in a process fixes them
+ * (nestjs-pino keeps one pino-http instance), so the start-up logger
+ * (startApp) is made with these too.
+ */
+export function nestLoggerParams(logger: Logger): Params {
+  return {
+    pinoHttp: httpLogOptions(logger),
+    // nestjs-pino's default route, '{/*splat}', matches nothing under Nest 12's Fastify adapter.
+    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+  };
+}
 
 /**
  * Logs, traces (and metrics) of one app, for the whole app: nestjs-pino as
@@ -29,11 +43,7 @@ export class ObservabilityModule {
         LoggerModule.forRootAsync({
           imports: [appLogger],
           inject: [APP_LOGGER],
-          useFactory: (logger: Logger) => ({
-            pinoHttp: httpLogOptions(logger),
-            // nestjs-pino's default route, '{/*splat}', matches nothing under Nest 12's Fastify adapter.
-            forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
-          }),
+          useFactory: nestLoggerParams,
         }),
       ],
       providers: [

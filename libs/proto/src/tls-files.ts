@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ConfigurationError } from '#config';
 
 /** Thrown when a configured certificate or key cannot be used. */
-export class GrpcTlsConfigError extends Error {
+export class GrpcTlsConfigError extends ConfigurationError {
   override name = 'GrpcTlsConfigError';
 }
 

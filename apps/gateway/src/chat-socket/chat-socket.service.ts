@@ -1,19 +1,12 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ClientGrpc } from '@nestjs/microservices';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { WebSocket } from 'ws';
 import { stream } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
-import { SOCCER_CLIENT } from '../grpc-clients/grpc-clients.module.js';
-import { SHUTTING_DOWN } from '../matches/open-streams.js';
-import { sseHeartbeatMs } from '../security/http-hardening.js';
+import { SOCCER_SERVICE } from '../grpc-clients/grpc-clients.module.js';
+import { SHUTTING_DOWN } from '../http-streaming/open-streams.js';
+import { sseHeartbeatMs } from '../http-streaming/sse-writers.js';
 import { ChatSocketAdmission } from './chat-socket-admission.js';
 import { ChatSocketSession, type ChatSocketLimits } from './chat-socket-session.js';
 import { closingFor } from './close-codes.js';
@@ -25,14 +18,13 @@ import { closingFor } from './close-codes.js';
  * replica) and its call cancelled, and new handshakes are refused.
  */
 @Injectable()
-export class ChatSocketService implements OnModuleInit, BeforeApplicationShutdown {
+export class ChatSocketService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('ChatSocket');
-  private soccer: stream.SoccerClient;
   private readonly sessions = new Set<ChatSocketSession>();
   readonly limits: ChatSocketLimits;
 
   constructor(
-    @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
+    @Inject(SOCCER_SERVICE) private readonly soccer: stream.SoccerClient,
     private readonly admission: ChatSocketAdmission,
     config: ConfigService<GatewayEnv, true>,
   ) {
@@ -44,10 +36,6 @@ export class ChatSocketService implements OnModuleInit, BeforeApplicationShutdow
       // As SSE streams beat: well within the idle timeouts of proxies on the way.
       pingEveryMs: sseHeartbeatMs(config.get('GATEWAY_IDLE_TIMEOUT_MS', { infer: true })),
     };
-  }
-
-  onModuleInit(): void {
-    this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
   }
 
   /** Joins `user` to the room of `matchId` on `socket`, until either side ends. */

@@ -73,6 +73,17 @@ export class GatewayEnv extends GrpcEnv {
   @Max(24 * 3600_000)
   GATEWAY_UPLOAD_TIMEOUT_MS: number = 3600_000;
 
+  /**
+   * On SIGTERM/SIGINT, how long uploads in flight get to finish, in ms from
+   * the signal, when that is longer than SHUTDOWN_GRACE_MS: a rollout then
+   * cuts no upload shorter than this (docs/operations.md, "Uploads and
+   * rollouts"). Give the pod a terminationGracePeriodSeconds above it.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3600_000)
+  SHUTDOWN_UPLOAD_GRACE_MS: number = 300_000;
+
   /** Chat messages an SSE reader may fall behind by before it is dropped. */
   @IsInt()
   @Min(1)

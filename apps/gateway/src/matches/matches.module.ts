@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
+import { HttpStreamingModule } from '../http-streaming/http-streaming.module.js';
 import { MatchChatController } from './chat/match-chat.controller.js';
 import { MatchChatService } from './chat/match-chat.service.js';
 import { MatchesController } from './matches.controller.js';
 import { MatchesService } from './matches.service.js';
-import { OpenStreams } from './open-streams.js';
 import { MatchUploadService } from './upload/match-upload.service.js';
 import { LiveMatches } from './watch/live-matches.js';
 import { MatchWatchService } from './watch/match-watch.service.js';
@@ -11,9 +11,9 @@ import { SharedWatches } from './watch/shared-watches.js';
 
 /** `/v1/matches`: list, watch (SSE, MJPEG), upload and chat, over soccer-service. */
 @Module({
+  imports: [HttpStreamingModule],
   controllers: [MatchesController, MatchChatController],
   providers: [
-    OpenStreams,
     MatchesService,
     LiveMatches,
     SharedWatches,
@@ -21,7 +21,5 @@ import { SharedWatches } from './watch/shared-watches.js';
     MatchUploadService,
     MatchChatService,
   ],
-  // One count of open streams per address, gRPC-Web/Connect streams included.
-  exports: [OpenStreams],
 })
 export class MatchesModule {}

@@ -1,9 +1,8 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { ClientGrpc } from '@nestjs/microservices';
+import { Inject, Injectable } from '@nestjs/common';
 import { Metadata } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import { stream } from '#proto';
-import { SOCCER_CLIENT } from '../grpc-clients/grpc-clients.module.js';
+import { SOCCER_SERVICE } from '../grpc-clients/grpc-clients.module.js';
 
 /** A match as the HTTP API shows it: the source by name. */
 export interface MatchView {
@@ -19,14 +18,8 @@ export interface MatchView {
 
 /** Lists the matches soccer-service can stream. */
 @Injectable()
-export class MatchesService implements OnModuleInit {
-  private soccer: stream.SoccerClient;
-
-  constructor(@Inject(SOCCER_CLIENT) private readonly client: ClientGrpc) {}
-
-  onModuleInit(): void {
-    this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
-  }
+export class MatchesService {
+  constructor(@Inject(SOCCER_SERVICE) private readonly soccer: stream.SoccerClient) {}
 
   async list(): Promise<{ matches: MatchView[] }> {
     const { matches } = await lastValueFrom(this.soccer.listMatches({}, new Metadata()));

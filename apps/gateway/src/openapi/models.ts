@@ -2,7 +2,7 @@ import type { JsonObject } from '@bufbuild/protobuf';
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { CheeseView } from '../cheese/cheese-orders.service.js';
 import type { ApiErrorBody } from '../errors/api-error.js';
-import type { ChatMessageView } from '../matches/chat/match-chat.service.js';
+import type { ChatMessageView } from '../matches/chat/chat-sse-sink.js';
 import type { MatchView } from '../matches/matches.service.js';
 import type { UploadView } from '../matches/upload/match-upload.service.js';
 import type { FrameEvent } from '../matches/watch/frame-sinks.js';

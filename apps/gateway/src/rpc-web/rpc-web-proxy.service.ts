@@ -6,7 +6,6 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ClientGrpc } from '@nestjs/microservices';
 import type { DescMethod, JsonValue } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, createContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
@@ -18,9 +17,9 @@ import {
 } from '@connectrpc/connect-node';
 import type { Client } from '@grpc/grpc-js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GRPC_SERVICE_SCHEMAS, GRPC_SERVICES, type GrpcServiceKey } from '#proto';
+import { GRPC_SERVICE_SCHEMAS, type GrpcServiceKey } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
-import { CHEESE_CLIENT, SOCCER_CLIENT } from '../grpc-clients/grpc-clients.module.js';
+import { CHEESE_RAW_CLIENT, SOCCER_RAW_CLIENT } from '../grpc-clients/grpc-clients.module.js';
 import { isConnectStream } from './rpc-content-types.js';
 import { ERROR_TO_SEND, registerErrorService } from './rpc-errors.js';
 import { upstreamHandler } from './upstream-calls.js';
@@ -44,8 +43,8 @@ export class RpcWebProxy implements OnModuleInit, BeforeApplicationShutdown {
   private readonly shutdown = new AbortController();
 
   constructor(
-    @Inject(CHEESE_CLIENT) private readonly cheese: ClientGrpc,
-    @Inject(SOCCER_CLIENT) private readonly soccer: ClientGrpc,
+    @Inject(CHEESE_RAW_CLIENT) private readonly cheese: Client,
+    @Inject(SOCCER_RAW_CLIENT) private readonly soccer: Client,
     private readonly config: ConfigService<GatewayEnv, true>,
   ) {}
 
@@ -60,12 +59,9 @@ export class RpcWebProxy implements OnModuleInit, BeforeApplicationShutdown {
       shutdownSignal: this.shutdown.signal,
     });
     const deadlines = { maxUnaryMs: this.config.get('GATEWAY_DEADLINE_MS', { infer: true }) };
-    const clients: Record<GrpcServiceKey, ClientGrpc> = {
-      cheese: this.cheese,
-      soccer: this.soccer,
-    };
-    for (const key of Object.keys(GRPC_SERVICES) as GrpcServiceKey[]) {
-      const client = clients[key].getClientByServiceName<Client>(GRPC_SERVICES[key].service);
+    const clients: Record<GrpcServiceKey, Client> = { cheese: this.cheese, soccer: this.soccer };
+    for (const key of Object.keys(GRPC_SERVICE_SCHEMAS) as GrpcServiceKey[]) {
+      const client = clients[key];
       for (const method of GRPC_SERVICE_SCHEMAS[key].methods) {
         this.methods.set(`/${method.parent.typeName}/${method.name}`, method);
         router.rpc(method, upstreamHandler(client, method, deadlines) as never);

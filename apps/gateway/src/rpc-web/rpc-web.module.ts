@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ApiExceptionFilter } from '../errors/api-exception.filter.js';
-import { MatchesModule } from '../matches/matches.module.js';
 import { ApiKeyGuard } from '../security/api-key.guard.js';
 import { OpenStreamLimitGuard } from '../security/open-stream-limit.guard.js';
 import { RpcMethodGuard } from './rpc-method.guard.js';
@@ -10,11 +9,10 @@ import { RpcWebProxy } from './rpc-web-proxy.service.js';
 
 /**
  * `POST /{package}.{Service}/{Method}` as gRPC-Web or Connect, for browsers
- * and tools. Imports MatchesModule for OpenStreams: a stream here counts
- * against the same per-address cap as the REST streams.
+ * and tools. A stream here counts against the same per-address cap as the
+ * REST streams (OpenStreamLimitGuard, with the global StreamCap).
  */
 @Module({
-  imports: [MatchesModule],
   controllers: [RpcWebController],
   providers: [
     RpcWebProxy,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { helmetOptions, listenerOptions, sseHeartbeatMs } from './http-hardening.js';
+import { helmetOptions, listenerOptions } from './http-hardening.js';
 
 const ENV = {
   GATEWAY_HEADERS_TIMEOUT_MS: 10_000,
@@ -39,14 +39,6 @@ describe('listenerOptions', () => {
     expect(options.keepAliveTimeout).toBe(1000);
     expect(options.http?.connectionsCheckingInterval).toBe(125);
   }); // prettier-ignore
-});
-
-describe('sseHeartbeatMs', () => {
-  it('beats at most every 15 s, and twice per idle timeout', () => {
-    expect(sseHeartbeatMs(30_000)).toBe(15_000);
-    expect(sseHeartbeatMs(60_000)).toBe(15_000);
-    expect(sseHeartbeatMs(3000)).toBe(1500);
-  });
 });
 
 describe('helmetOptions', () => {

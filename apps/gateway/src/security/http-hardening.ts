@@ -40,7 +40,7 @@ export type ListenerOptions = Pick<
  *   `connectionTimeout`: so is one with no traffic during a request
  *   (a stalled body, a reader that stopped reading), though never before a
  *   unary answer may come (GATEWAY_DEADLINE_MS + 1 s). SSE streams send a
- *   heartbeat more often (sseHeartbeatMs).
+ *   heartbeat more often (http-streaming's sseHeartbeatMs).
  * - `requestTimeout`: receiving one request may take as long as an upload
  *   may (GATEWAY_UPLOAD_TIMEOUT_MS), plus 10 s so that the upload's own
  *   deadline answers first, with the API's error body. (Node's default,
@@ -88,11 +88,6 @@ export function listenerOptions(env: ListenerEnv): ListenerOptions {
     options.http = server;
   }
   return options;
-}
-
-/** How often an SSE stream with nothing to say sends a comment: well within the idle timeout. */
-export function sseHeartbeatMs(idleTimeoutMs: number): number {
-  return Math.min(15_000, Math.floor(idleTimeoutMs / 2));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { GrpcServiceEnv, IsRedisUrl, SecretEnv } from '#config';
+import { GrpcServiceEnv, IsExecutableFile, IsRedisUrl, SecretEnv } from '#config';
 
 /** soccer-service's environment, validated at start-up. */
 export class SoccerServiceEnv extends GrpcServiceEnv {
@@ -26,18 +26,41 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @Max(3_600_000)
   MEDIA_CHECK_INTERVAL_MS: number = 10_000;
 
-  /** ffmpeg binary; empty: the one on PATH, else the one from @ffmpeg-installer. */
-  @IsString()
-  FFMPEG_PATH: string = '';
+  /** ffmpeg binary; unset: the one on PATH, else the one from @ffmpeg-installer. */
+  @IsOptional()
+  @IsExecutableFile()
+  FFMPEG_PATH?: string;
 
-  /** ffprobe binary; empty: beside ffmpeg, on PATH, else from @ffprobe-installer. */
-  @IsString()
-  FFPROBE_PATH: string = '';
+  /** ffprobe binary; unset: beside ffmpeg, on PATH, else from @ffprobe-installer. */
+  @IsOptional()
+  @IsExecutableFile()
+  FFPROBE_PATH?: string;
 
   /** Largest upload, in bytes. */
   @IsInt()
   @Min(1)
   MAX_UPLOAD_BYTES: number = 2 * 1024 * 1024 * 1024;
+
+  /**
+   * Longest an upload may take, in ms: then it ends with DEADLINE_EXCEEDED,
+   * whatever the client's deadline. An upload temp file nothing has written to
+   * for this long is no upload's, and is swept (docs/matches-api.md).
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600_000)
+  UPLOAD_TIMEOUT_MS: number = 3600_000;
+
+  /**
+   * On SIGTERM/SIGINT, how long uploads in flight get to finish, in ms from
+   * the signal, when that is longer than SHUTDOWN_GRACE_MS: a rollout then
+   * cuts no upload shorter than this (docs/operations.md, "Uploads and
+   * rollouts"). Give the pod a terminationGracePeriodSeconds above it.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3600_000)
+  SHUTDOWN_UPLOAD_GRACE_MS: number = 300_000;
 
   /** Longest chat message, in characters. */
   @IsInt()

@@ -37,18 +37,13 @@ export interface MediaTools {
 }
 
 /**
- * Finds ffmpeg and ffprobe: the configured path (which must work), else the
- * system's on PATH, else the ones shipped by the optional npm packages, so
- * `npm ci` alone gives a decoder. Missing tools are not fatal: file matches
- * then answer FAILED_PRECONDITION and synthetic ones still play.
+ * Finds ffmpeg and ffprobe: the configured path (the env class checks that
+ * it can be run), else the system's on PATH, else the ones shipped by the
+ * optional npm packages, so `npm ci` alone gives a decoder. Missing tools are
+ * not fatal: file matches then answer FAILED_PRECONDITION and synthetic ones
+ * still play.
  */
-export function findMediaTools(ffmpegPath: string, ffprobePath: string): MediaTools {
-  for (const [name, path] of [
-    ['FFMPEG_PATH', ffmpegPath],
-    ['FFPROBE_PATH', ffprobePath],
-  ]) {
-    if (path && !isExecutable(path)) throw new Error(`${name}=${path} is not an executable file`);
-  }
+export function findMediaTools(ffmpegPath?: string, ffprobePath?: string): MediaTools {
   const ffmpeg = ffmpegPath || onPath('ffmpeg') || fromInstallerPackage('@ffmpeg-installer/ffmpeg');
   const besideFfmpeg = ffmpeg ? join(dirname(ffmpeg), 'ffprobe') : undefined;
   const ffprobe =

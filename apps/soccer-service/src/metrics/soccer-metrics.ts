@@ -23,6 +23,8 @@ export interface WatchFrameCounters {
  * - `soccer_upload_bytes_total`: upload bytes received, as they arrive
  * - `soccer_uploads_total{result}`: uploads ended, stored / rejected (bad
  *   input, too large, exists) / cancelled / failed (the service's fault)
+ * - `soccer_upload_temp_files_removed_total`: stale upload temp files the
+ *   sweep removed (left by a crash)
  * - `soccer_chat_rooms`, `soccer_chat_members`: the chat bus's counts in this
  *   process, read on each scrape; `soccer_chat_available`: 0 while the bus
  *   has lost its broker (Redis), so chats are refused.
@@ -32,6 +34,7 @@ export class SoccerMetrics {
   private readonly frames = new Map<stream.Encoding, WatchFrameCounters>();
   private readonly uploadBytes: Counter;
   private readonly uploads: Counter<'result'>;
+  private readonly staleUploads: Counter;
 
   constructor(registry: Registry, @Inject(CHAT_ROOM_BUS) chat: ChatRoomBus) {
     const registers = [registry];
@@ -72,6 +75,11 @@ export class SoccerMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.staleUploads = new Counter({
+      name: 'soccer_upload_temp_files_removed_total',
+      help: 'Upload temp files removed by the sweep: no upload in flight owned them, and nothing wrote to them for UPLOAD_TIMEOUT_MS (left by a crash).',
+      registers,
+    });
     new Gauge({
       name: 'soccer_chat_rooms',
       help: 'Chat rooms with at least one member connected to this process.',
@@ -108,6 +116,11 @@ export class SoccerMetrics {
   /** `bytes` more of an upload arrived. */
   uploadReceived(bytes: number): void {
     this.uploadBytes.inc(bytes);
+  }
+
+  /** The sweep removed an upload temp file that was nobody's. */
+  staleUploadRemoved(): void {
+    this.staleUploads.inc();
   }
 
   /** An upload ended: stored, or with the gRPC status `code` it was refused with. */

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import type { stream } from '#proto';
@@ -14,44 +14,24 @@ import { NotAVideoError, probeVideo } from '../media/video-probe.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { rpcExceptionStatus } from './rpc-exception-status.js';
 import { UploadChunksTransform, type UploadTarget } from './upload-chunks.transform.js';
-import {
-  fileExists,
-  matchFilePath,
-  moveIntoPlace,
-  removeStaleUploads,
-  tempUploadPath,
-} from './uploaded-files.js';
-
-/** Injection token: the largest upload, in bytes. */
-export const MAX_UPLOAD_BYTES = Symbol('MAX_UPLOAD_BYTES');
-
-/** A temp file untouched this long belongs to no running upload. */
-const STALE_UPLOAD_MS = 60 * 60 * 1000;
+import { fileExists, matchFilePath, moveIntoPlace, tempUploadPath } from './uploaded-files.js';
+import { UPLOAD_LIMITS, type UploadLimits } from './upload-limits.js';
+import { UploadsInFlight } from './uploads-in-flight.js';
 
 /** Bytes the file stream may hold before the chunks stop being read. */
 const FILE_BUFFER_BYTES = 1024 * 1024;
 
 @Injectable()
-export class MatchUploadService implements OnModuleInit {
+export class MatchUploadService {
   private readonly logger = new Logger(MatchUploadService.name);
 
   constructor(
     @Inject(MEDIA_DIR) private readonly mediaDir: string,
     @Inject(MEDIA_TOOLS) private readonly tools: MediaTools,
-    @Inject(MAX_UPLOAD_BYTES) private readonly maxBytes: number,
+    @Inject(UPLOAD_LIMITS) private readonly limits: UploadLimits,
+    private readonly inFlight: UploadsInFlight,
     private readonly metrics: SoccerMetrics,
   ) {}
-
-  async onModuleInit(): Promise<void> {
-    // An unreadable MEDIA_DIR is not fatal: health reports it (MediaDirHealthService).
-    const removed = await removeStaleUploads(this.mediaDir, STALE_UPLOAD_MS).catch(
-      (err: unknown) => {
-        this.logger.warn(`stale uploads not cleaned up: ${(err as Error).message}`);
-        return 0;
-      },
-    );
-    if (removed > 0) this.logger.warn(`removed ${removed} stale upload temp file(s)`);
-  }
 
   /**
    * Stores the video arriving as `chunks` (UploadChunk objects) as
@@ -59,7 +39,8 @@ export class MatchUploadService implements OnModuleInit {
    * them, which through grpc-js and HTTP/2 flow control paces the client.
    * The bytes go to a temp file that becomes the match only once complete
    * and probed as a video; whatever fails (bad input, limit, cancellation,
-   * deadline via `signal`), the temp file is removed and nothing appears.
+   * deadline via `signal`, UPLOAD_TIMEOUT_MS), the temp file is removed and
+   * nothing appears. While it runs, the temp file is in UploadsInFlight.
    * Rejects with an RpcException only.
    */
   async store(chunks: Readable, signal: AbortSignal): Promise<stream.UploadResult> {
@@ -71,35 +52,41 @@ export class MatchUploadService implements OnModuleInit {
       });
     }
     const temp = tempUploadPath(this.mediaDir);
+    this.inFlight.add(temp);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.limits.timeoutMs);
+    const aborted = AbortSignal.any([signal, timeout.signal]);
     const file = createWriteStream(temp, {
       flags: 'wx',
       flush: true,
       highWaterMark: FILE_BUFFER_BYTES,
     });
     const body = new UploadChunksTransform(
-      this.maxBytes,
+      this.limits.maxBytes,
       (target) => this.accept(target),
       (bytes) => this.metrics.uploadReceived(bytes),
     );
     try {
-      await pipeline(chunks, body, file, { signal });
+      await pipeline(chunks, body, file, { signal: aborted });
       const { target, bytes } = body;
       if (!target || bytes === 0) {
         throw new RpcException({ code: status.INVALID_ARGUMENT, message: 'empty upload' });
       }
       await this.checkIsVideo(ffprobe, temp, target.id);
-      signal.throwIfAborted();
+      aborted.throwIfAborted();
       await this.moveIntoPlace(temp, target);
       this.logger.log(`stored match ${target.id}: ${bytes} bytes`);
       this.metrics.uploadEnded(status.OK);
       return { id: target.id, bytes, sha256: body.sha256() };
     } catch (err) {
-      const failure = this.failure(err, signal);
+      const failure = this.failure(err, signal, timeout.signal);
       this.metrics.uploadEnded(rpcExceptionStatus(failure).code);
       throw failure;
     } finally {
+      clearTimeout(timer);
       if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await rm(temp, { force: true });
+      this.inFlight.delete(temp);
     }
   }
 
@@ -146,9 +133,15 @@ export class MatchUploadService implements OnModuleInit {
   }
 
   /** The RpcException to answer `err` with. */
-  private failure(err: unknown, signal: AbortSignal): RpcException {
+  private failure(err: unknown, signal: AbortSignal, timeout: AbortSignal): RpcException {
     if (signal.aborted) {
       return new RpcException({ code: status.CANCELLED, message: 'upload cancelled' });
+    }
+    if (timeout.aborted) {
+      return new RpcException({
+        code: status.DEADLINE_EXCEEDED,
+        message: `upload not done within UPLOAD_TIMEOUT_MS (${this.limits.timeoutMs} ms)`,
+      });
     }
     if (err instanceof RpcException) return err;
     const code = (err as NodeJS.ErrnoException).code;

@@ -44,20 +44,34 @@ export async function moveIntoPlace(
   }
 }
 
+/** A temp file removed by removeStaleUploads. */
+export interface RemovedUpload {
+  name: string;
+  bytes: number;
+  /** How long nothing had been written to it. */
+  idleMs: number;
+}
+
 /**
- * Removes temp files left by a crash. Only old ones: another replica sharing
- * the directory may be writing a fresh one.
+ * Removes the temp files in `dir` that nothing has written to for
+ * `idleForMs` and that are not `owned` (by an upload in flight here). Only
+ * idle ones: another replica sharing the directory may be writing a fresh one.
  */
-export async function removeStaleUploads(dir: string, olderThanMs: number): Promise<number> {
-  const cutoff = Date.now() - olderThanMs;
-  let removed = 0;
+export async function removeStaleUploads(
+  dir: string,
+  idleForMs: number,
+  owned: (path: string) => boolean = () => false,
+): Promise<RemovedUpload[]> {
+  const removed: RemovedUpload[] = [];
   for (const name of await readdir(dir)) {
     if (!TEMP_FILE.test(name)) continue;
     const path = join(dir, name);
-    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Infinity }));
-    if (mtimeMs < cutoff) {
+    if (owned(path)) continue;
+    const file = await stat(path).catch(() => undefined);
+    const idleMs = file ? Date.now() - file.mtimeMs : 0;
+    if (file && idleMs > idleForMs) {
       await rm(path, { force: true });
-      removed += 1;
+      removed.push({ name, bytes: file.size, idleMs });
     }
   }
   return removed;

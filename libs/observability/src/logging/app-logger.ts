@@ -6,13 +6,28 @@ import { currentRequestId } from '../request-context.js';
 /** What the mixin adds when it has nothing to add: the line is written as it was given. */
 const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
 
+/** The root loggers made so far, by app, level and tracing: one per process in production. */
+const made = new Map<string, Logger>();
+
 /**
  * The process's root pino logger: JSON lines (one object per line, ISO time,
  * the app's name) or, when stdout is a terminal, pino-pretty. Every line
  * written while a request or RPC is handled carries its `reqId`, and
- * `traceId` when `tracing` is on.
+ * `traceId` when `tracing` is on. Made once: the start-up (startApp, before
+ * Nest exists) and the app's AppLoggerModule get the same logger, so the
+ * output is one stream of JSON lines from the first.
  */
 export function createAppLogger(app: string, level: LogLevel, tracing = false): Logger {
+  const key = `${app}/${level}/${tracing}`;
+  let logger = made.get(key);
+  if (!logger) {
+    logger = newAppLogger(app, level, tracing);
+    made.set(key, logger);
+  }
+  return logger;
+}
+
+function newAppLogger(app: string, level: LogLevel, tracing: boolean): Logger {
   return pino({
     level,
     base: { app, pid: process.pid },

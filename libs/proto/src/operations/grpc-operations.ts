@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Server, ServerCredentials, ServerInterceptor } from '@grpc/grpc-js';
 import type { GrpcServerSecurity } from '../grpc-credentials.js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import type { DrainHold } from './close-within-grace.js';
 import { GrpcHealth } from './grpc-health.js';
 import { addReflection } from './grpc-reflection.js';
 import { passEncodedMessages } from '../encoded-message.js';
@@ -30,6 +31,7 @@ export class GrpcOperations {
   private readonly logger = new Logger('GrpcOperations');
   private readonly stopping = new AbortController();
   private server?: Pick<Server, 'forceShutdown'>;
+  private hold?: DrainHold;
 
   constructor(readonly options: GrpcOperationsOptions) {
     this.health = new GrpcHealth(options.services);
@@ -95,6 +97,19 @@ export class GrpcOperations {
     if (this.shuttingDown) return;
     this.health.stopping();
     this.stopping.abort(new Error('server is shutting down'));
+  }
+
+  /**
+   * Work the shutdown waits for past SHUTDOWN_GRACE_MS, up to its own bound
+   * (soccer-service's uploads): the calls are cancelled only once none of it
+   * is in flight or the bound is reached.
+   */
+  holdShutdownFor(hold: DrainHold): void {
+    this.hold = hold;
+  }
+
+  get shutdownHold(): DrainHold | undefined {
+    return this.hold;
   }
 
   /** Cancels every call still open (the grace period is over). */

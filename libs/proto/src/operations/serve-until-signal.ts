@@ -45,7 +45,9 @@ export async function serveUntilSignal(app: INestMicroservice): Promise<void> {
  * 2. the shutdown signal aborts: endless streams end themselves (UNAVAILABLE);
  * 3. app.close(): grpc-js tryShutdown stops listening and sends GOAWAY, so new
  *    calls are refused while the calls in flight run to their end;
- * 4. after SHUTDOWN_GRACE_MS, the calls still open are cancelled (forceShutdown);
+ * 4. after SHUTDOWN_GRACE_MS, the calls still open are cancelled (forceShutdown),
+ *    unless work the app holds the shutdown for (`holdShutdownFor`: uploads) is
+ *    still in flight: then once it is done, or at its own bound;
  * 5. Nest's shutdown hooks run (ffmpeg children reaped, timers cleared).
  * Resolves with the exit code: 0, or 1 when closing failed or hung.
  */
@@ -62,5 +64,6 @@ export async function shutdownGracefully(app: INestMicroservice, reason: string)
     cutting: 'cancelling the calls still open',
     started,
     logger,
+    hold: operations.shutdownHold,
   });
 }

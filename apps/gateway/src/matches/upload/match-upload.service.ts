@@ -1,20 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  HttpException,
-  Inject,
-  Injectable,
-  PayloadTooLargeException,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { HttpException, Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ClientGrpc } from '@nestjs/microservices';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { stream } from '#proto';
+import type { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
-import { SOCCER_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
-import type { SoccerRawClient } from '../soccer-client.js';
+import { SOCCER_RAW_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
+import type { SoccerRawClient } from '../../grpc-clients/soccer-raw-client.js';
+import { OpenStreams } from '../../http-streaming/open-streams.js';
 import { toUploadChunks, UploadTooLargeError } from './upload-chunks.js';
 
 /** What an upload stored, as the HTTP API shows it. */
@@ -34,23 +28,19 @@ const CLIENT_CLOSED = 499;
  * back-pressure) and memory stays at a few chunks whatever the file size.
  */
 @Injectable()
-export class MatchUploadService implements OnModuleInit {
-  private soccer: SoccerRawClient;
+export class MatchUploadService {
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
 
   constructor(
-    @Inject(SOCCER_CLIENT) private readonly client: ClientGrpc,
+    // The raw grpc-js client: Nest's Observable wrapper writes a client
+    // stream with no regard for back-pressure.
+    @Inject(SOCCER_RAW_CLIENT) private readonly soccer: SoccerRawClient,
+    private readonly openStreams: OpenStreams,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.maxBytes = config.get('GATEWAY_MAX_UPLOAD_BYTES', { infer: true });
     this.timeoutMs = config.get('GATEWAY_UPLOAD_TIMEOUT_MS', { infer: true });
-  }
-
-  onModuleInit(): void {
-    // The raw grpc-js client: Nest's Observable wrapper writes a client
-    // stream with no regard for back-pressure.
-    this.soccer = this.client.getClientByServiceName<SoccerRawClient>(stream.SOCCER_SERVICE_NAME);
   }
 
   upload(
@@ -66,10 +56,13 @@ export class MatchUploadService implements OnModuleInit {
     }
     return new Promise<UploadView>((resolve, reject) => {
       const aborter = new AbortController();
+      // A shutdown waits for it (SHUTDOWN_UPLOAD_GRACE_MS) until it is answered.
+      const ended = this.openStreams.uploadStarted();
       let settled = false;
       const settle = (outcome: () => void) => {
         if (settled) return;
         settled = true;
+        ended();
         res.off('close', clientGone);
         outcome();
       };

@@ -1,21 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { stream } from '#proto';
 import type { ApiErrorBody } from '../../errors/api-error.js';
-import { LatestWins } from '../backpressure.js';
-import { SseWriter } from '../sse-writer.js';
+import { LatestWins } from '../../http-streaming/backpressure.js';
+import { SseWriter } from '../../http-streaming/sse-writer.js';
+import type { StreamSink } from '../../http-streaming/stream-relay.js';
 import { MjpegWriter } from './mjpeg-writer.js';
 
-/** Where a match's frames go: one HTTP response in one format. */
-export interface FrameSink {
-  /** Sends the status and headers (the first frame or the end has arrived). */
-  open(): void;
-  /** Takes the next frame; a slow reader gets the latest one, not all of them. */
-  frame(video: stream.Video): void;
-  /** The match ended normally. */
-  end(): void;
-  /** The match stream failed after the headers went out. */
-  fail(error: ApiErrorBody): void;
-}
+/**
+ * Where a match's frames go: one HTTP response in one format (a
+ * StreamRelay sink). A slow reader gets the latest frame, not all of them.
+ */
+export type FrameSink = StreamSink<stream.Video>;
 
 /** A frame as the SSE `frame` event's JSON carries it. */
 export interface FrameEvent {
@@ -55,21 +50,18 @@ export function sseFrameEvent(video: stream.Video): Buffer {
 
 /** `event: frame` per frame, `event: end` at the end, `event: error` on failure. */
 export class SseFrameSink implements FrameSink {
-  private readonly sse: SseWriter;
   private readonly frames: LatestWins<stream.Video>;
 
-  /** `heartbeatMs`: an idle stream gets a comment this often (proxies, idle timeout). */
-  constructor(res: ServerResponse, heartbeatMs: number) {
-    this.sse = new SseWriter(res, { heartbeatMs });
+  constructor(private readonly sse: SseWriter) {
     // Base64 and JSON only for frames that are actually written.
-    this.frames = new LatestWins(res, (video) => this.sse.write(sseFrameEvent(video)));
+    this.frames = new LatestWins(sse.res, (video) => this.sse.write(sseFrameEvent(video)));
   }
 
   open(): void {
     this.sse.open();
   }
 
-  frame(video: stream.Video): void {
+  next(video: stream.Video): void {
     this.frames.offer(video);
   }
 
@@ -81,6 +73,10 @@ export class SseFrameSink implements FrameSink {
   fail(error: ApiErrorBody): void {
     this.frames.flush();
     this.sse.end('error', error);
+  }
+
+  release(): void {
+    this.sse.release();
   }
 }
 
@@ -98,7 +94,7 @@ export class MjpegFrameSink implements FrameSink {
     this.mjpeg.open();
   }
 
-  frame(video: stream.Video): void {
+  next(video: stream.Video): void {
     this.frames.offer(video);
   }
 
@@ -109,5 +105,9 @@ export class MjpegFrameSink implements FrameSink {
 
   fail(): void {
     this.mjpeg.destroy();
+  }
+
+  release(): void {
+    // Holds no timer: LatestWins' 'drain' listener goes with the response.
   }
 }

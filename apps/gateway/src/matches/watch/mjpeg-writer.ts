@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { endStream } from '../raw-response.js';
+import { endStream } from '../../http-streaming/raw-response.js';
 
 /** Part separator; every part also has a Content-Length, so JPEG bytes can never be mistaken for it. */
 const BOUNDARY = 'soccer-frame';

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { stream } from '#proto';
 import type { ApiErrorBody } from '../../errors/api-error.js';
-import { LatestWins } from '../backpressure.js';
-import { endStream } from '../raw-response.js';
+import { LatestWins } from '../../http-streaming/backpressure.js';
+import { endStream } from '../../http-streaming/raw-response.js';
 import { toFrameEvent, type FrameSink } from './frame-sinks.js';
 
 /** What asks for this format (grpc-gateway's streaming format). */
@@ -47,7 +47,7 @@ export class NdjsonFrameSink implements FrameSink {
     this.res.flushHeaders();
   }
 
-  frame(video: stream.Video): void {
+  next(video: stream.Video): void {
     this.frames.offer(video);
   }
 
@@ -60,6 +60,10 @@ export class NdjsonFrameSink implements FrameSink {
     this.frames.flush();
     this.write(Buffer.from(`${JSON.stringify({ error })}\n`));
     endStream(this.res);
+  }
+
+  release(): void {
+    // Holds no timer: LatestWins' 'drain' listener goes with the response.
   }
 
   private write(line: Buffer): boolean {

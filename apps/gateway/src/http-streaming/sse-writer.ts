@@ -1,9 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { endStream } from './raw-response.js';
 
+/** Told when a writer opens and when it lets go of its response (the open-writers gauge). */
+export interface SseWriterLifecycle {
+  opened(): void;
+  released(): void;
+}
+
 export interface SseWriterOptions {
   /** Send a comment line this often while idle, so proxies keep the connection; 0 = never. */
   heartbeatMs?: number;
+  lifecycle?: SseWriterLifecycle;
 }
 
 /**
@@ -11,9 +18,16 @@ export interface SseWriterOptions {
  * Every event goes out in one `write`, so its return value is the
  * back-pressure signal for exactly that event; callers decide what to do
  * while the socket is not writable (see backpressure.ts).
+ *
+ * The heartbeat lives exactly as long as the response: it stops on `end`,
+ * `destroy`, `release`, or the response's own 'close', whichever is first.
+ * (A timer is a GC root: one left running would keep the writer, its
+ * response and socket alive for ever.)
  */
 export class SseWriter {
   private heartbeat?: NodeJS.Timeout;
+  private opened = false;
+  private released = false;
 
   constructor(
     readonly res: ServerResponse,
@@ -22,6 +36,10 @@ export class SseWriter {
 
   /** Status 200 and the event-stream headers, sent at once. */
   open(): void {
+    if (this.opened || this.released) return;
+    this.opened = true;
+    this.options.lifecycle?.opened();
+    this.res.once('close', this.release);
     this.res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-store, no-transform',
@@ -64,7 +82,7 @@ export class SseWriter {
 
   /** Writes a last event (if any) and ends the stream. */
   end(event?: string, data?: unknown): void {
-    this.stopHeartbeat();
+    this.release();
     if (this.closed) return;
     if (event) this.send(event, data);
     endStream(this.res);
@@ -72,12 +90,18 @@ export class SseWriter {
 
   /** Drops the connection without a last event. */
   destroy(): void {
-    this.stopHeartbeat();
+    this.release();
     this.res.destroy();
   }
 
-  private stopHeartbeat(): void {
+  /** Stops the heartbeat and lets go of the response; once, whatever calls it first. */
+  readonly release = (): void => {
+    if (this.released) return;
+    this.released = true;
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-  }
+    if (!this.opened) return;
+    this.res.off('close', this.release);
+    this.options.lifecycle?.released();
+  };
 }
