@@ -8,7 +8,7 @@
  * every Node process under test writes a --cpu-prof profile to bench/profiles/).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { coldStart } from './cold-start.js';
 import { gatewayOrders } from './gateway-orders.js';
@@ -16,13 +16,14 @@ import { consoleReport, markdown } from './report.js';
 import { sseViewers } from './sse-viewers.js';
 import { slowReader } from './slow-reader.js';
 import type { BenchContext } from './support/context.js';
-import { makePythonStubs, makeTestVideo, makeUploadFile, type TestVideo } from './support/media.js';
+import { makePythonStubs, makeTestVideo, makeUploadFile } from './support/media.js';
 import { ROOT } from './support/paths.js';
 import { failedSection, type Section } from './support/results.js';
 import { findTools, machineInfo, missingTools, type Tools } from './support/tools.js';
 import { unary } from './unary.js';
 import { upload } from './upload.js';
-import { watch } from './watch.js';
+import { watch, type WatchVideos } from './watch.js';
+import { idleMemory } from './idle-memory.js';
 
 const SECTIONS = [
   'unary',
@@ -32,8 +33,12 @@ const SECTIONS = [
   'upload',
   'slow-reader',
   'cold-start',
+  'idle-memory',
 ] as const;
 type SectionId = (typeof SECTIONS)[number];
+
+/** What `bench:quick` measures unless told (--only): the per-call and per-frame paths. */
+const QUICK_SECTIONS: readonly SectionId[] = ['unary', 'gateway-orders', 'watch'];
 
 function option(name: string, env: string): string | undefined {
   const flag = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -46,7 +51,9 @@ const only = option('only', 'BENCH_ONLY')?.split(',') as SectionId[] | undefined
 const unknown = only?.filter((s) => !SECTIONS.includes(s));
 if (unknown?.length)
   throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
-const selected = SECTIONS.filter((s) => !only || only.includes(s));
+const selected = SECTIONS.filter((s) =>
+  only ? only.includes(s) : !quick || QUICK_SECTIONS.includes(s),
+);
 const started = performance.now();
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const profile = option('profile', 'BENCH_PROFILE') === '1';
@@ -64,7 +71,7 @@ const ctx: BenchContext = {
 interface Inputs {
   tools: Tools;
   stubsDir?: string;
-  video?: TestVideo;
+  videos?: WatchVideos;
 }
 
 async function prepare(): Promise<Inputs> {
@@ -75,8 +82,18 @@ async function prepare(): Promise<Inputs> {
     inputs.stubsDir = await makePythonStubs(mkdirTmp('py-stubs'));
   }
   if (tools.ffmpeg && selected.includes('watch')) {
-    ctx.log('making a 360p test match');
-    inputs.video = await makeTestVideo(tools.ffmpeg, mkdirTmp('media'), quick ? 20 : 60);
+    const dir = mkdirTmp('media');
+    ctx.log(`making test matches${quick ? ' (360p)' : ' (360p, 720p, 1080p)'}`);
+    inputs.videos = {
+      main: await makeTestVideo(tools.ffmpeg, dir, quick ? 20 : 60),
+      // Shorter: a 1080p frame is 9 times a 360p one.
+      larger: quick
+        ? []
+        : [
+            await makeTestVideo(tools.ffmpeg, dir, 20, '720p'),
+            await makeTestVideo(tools.ffmpeg, dir, 10, '1080p'),
+          ],
+    };
   }
   return inputs;
 }
@@ -100,8 +117,8 @@ async function measure(id: SectionId, inputs: Inputs): Promise<Section> {
       needs(tools.h2load, 'h2load');
       return gatewayOrders(ctx, tools);
     case 'watch':
-      needs(inputs.video, 'ffmpeg');
-      return watch(ctx, tools, inputs.video!, tools.pythonOpenCv ? inputs.stubsDir : undefined);
+      needs(inputs.videos, 'ffmpeg');
+      return watch(ctx, tools, inputs.videos!, tools.pythonOpenCv ? inputs.stubsDir : undefined);
     case 'sse-viewers':
       return sseViewers(ctx);
     case 'upload': {
@@ -115,7 +132,14 @@ async function measure(id: SectionId, inputs: Inputs): Promise<Section> {
       return slowReader(ctx);
     case 'cold-start':
       return coldStart(ctx);
+    case 'idle-memory':
+      return idleMemory(ctx);
   }
+}
+
+/** The 1-minute load average: runnable processes, on average, over the last minute. */
+function loadAverage(): string {
+  return loadavg()[0].toFixed(2);
 }
 
 /** The report as Prettier would format it: docs/ is under `npm run lint` (prettier --check). */
@@ -132,11 +156,12 @@ async function prettyMarkdown(text: string, file: string): Promise<string> {
 const titles: Record<SectionId, string> = {
   unary: 'Unary Order (h2load)',
   'gateway-orders': 'POST /v1/cheese/orders through the gateway',
-  watch: 'Watch of a 360p mp4, raw frames',
+  watch: 'Watch of an mp4: raw frames at 360p, 720p and 1080p, JPEG at 360p',
   'sse-viewers': 'SSE viewers of the live match through the gateway',
   upload: 'Upload through the gateway',
   'slow-reader': 'Slow reader (1 frame/s)',
   'cold-start': 'Cold start',
+  'idle-memory': 'Memory at idle',
 };
 
 // Ctrl-C: the apps get the terminal's SIGINT too; the scratch files (up to 2 GiB) must go.
@@ -146,6 +171,11 @@ process.once('SIGINT', () => {
 });
 
 const sections: Section[] = [];
+const loadAtStart = loadAverage();
+if (Number(loadAtStart) > 1) {
+  // The references react to other work very differently (the Python servers most): ratios drift.
+  console.warn(`load average ${loadAtStart}: other work is running; ratios will not be comparable`);
+}
 try {
   ctx.log(`${quick ? 'bench:quick' : 'bench'}: ${selected.join(', ')}; ${ctx.rounds} round(s)`);
   const inputs = await prepare();
@@ -157,7 +187,11 @@ try {
     if (section.error) ctx.log(`${id} failed: ${section.error.split('\n')[0]}`);
     sections.push(section);
   }
-  const machine = await machineInfo(inputs.tools);
+  const machine = {
+    ...(await machineInfo(inputs.tools)),
+    // Other work on the machine slows some servers far more than others (docs/benchmarks.md).
+    'load average (1 min)': `${loadAtStart} at the start, ${loadAverage()} at the end`,
+  };
   const out =
     option('out', 'BENCH_OUT') ??
     (quick || only

@@ -1,11 +1,12 @@
 /**
- * CI's checks of what ships: the Dockerfile, docker-compose.yml and every
- * kustomize overlay, validated offline (no Docker engine, no cluster here).
+ * CI's checks of what ships: the Dockerfile and docker-compose.yml, validated
+ * offline (no Docker engine here); the Kubernetes manifests' are in
+ * kubernetes.e2e-spec.ts.
  * Each check also runs on a broken fixture (test/fixtures/deploy/) and must
  * reject it, which shows it can fail. A missing docker-compose or kubectl
  * fails the checks with how to install it; nothing is skipped.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -25,20 +26,10 @@ import {
   parseDockerfile,
   targetCommands,
 } from './deploy/dockerfile.js';
-import {
-  checkProjectRules,
-  kustomize,
-  kustomizeVersion,
-  referencedSecrets,
-  validateObjects,
-  type KubeObject,
-  type KubeRules,
-} from './deploy/kubernetes.js';
 import { runtimePackages } from './deploy/runtime-imports.js';
 import { ROOT, runTool } from './deploy/tools.js';
 
 const APP_NAMES = Object.keys(APPS) as AppName[];
-const GRPC_APPS = APP_NAMES.filter((name) => name !== 'gateway');
 const HEALTHCHECK = ['node', 'dist/scripts/healthcheck.js'];
 const FIXTURES = join(ROOT, 'test/fixtures/deploy');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -51,16 +42,6 @@ const COMPOSE_RULES: ComposeRules = {
     /^(GRPC_TLS_(CERT|KEY|CA|CLIENT_CA|CLIENT_CERT|CLIENT_KEY)|GATEWAY_TLS_(CERT|KEY))$/,
   keyVariables: /^(GRPC_TLS_(KEY|CLIENT_KEY)|GATEWAY_TLS_KEY)$/,
 };
-const KUBE_RULES: KubeRules = {
-  apps: APP_NAMES,
-  grpcApps: GRPC_APPS,
-  appLabel: 'app.kubernetes.io/name',
-  healthcheckCommand: HEALTHCHECK,
-  defaultShutdownGraceMs: 10_000,
-  // serveUntilSignal / closeOnSignal: closing may take 5 s after the grace period.
-  closeAfterGraceSeconds: 5,
-};
-
 describe('Dockerfile', () => {
   const text = read('Dockerfile');
   const dockerfile = parseDockerfile(text);
@@ -306,109 +287,4 @@ it('fails, never skips, when a tool is missing', async () => {
   await expect(runTool('kubectl-not-installed', ['kustomize'])).rejects.toThrow(
     'kubectl-not-installed not found on PATH: install it',
   );
-});
-
-describe('Kubernetes manifests (kustomize)', () => {
-  const overlays = readdirSync(join(ROOT, 'deploy/k8s/overlays'));
-  const rendered = new Map<string, KubeObject[]>();
-
-  beforeAll(async () => {
-    // `labels:`, inline patch targets with regexes: kustomize v5 (kubectl ≥ 1.27).
-    expect(await kustomizeVersion()).toMatch(/^v[5-9]\./);
-    for (const overlay of overlays) {
-      const { problems, objects } = await kustomize(join(ROOT, 'deploy/k8s/overlays', overlay));
-      expect(problems).toEqual([]);
-      rendered.set(overlay, objects);
-    }
-  });
-
-  it('has the dev and prod overlays', () => {
-    expect(overlays.sort()).toEqual(['dev', 'prod']);
-  });
-
-  it.each(['dev', 'prod'])(
-    '%s: every object is valid against the Kubernetes schemas, no unknown field',
-    (overlay) => {
-      const objects = rendered.get(overlay)!;
-      expect(objects.length).toBeGreaterThan(20);
-      expect(validateObjects(objects)).toEqual([]);
-    },
-  );
-
-  it.each(['dev', 'prod'])('%s: keeps the project rules', (overlay) => {
-    expect(checkProjectRules(rendered.get(overlay)!, KUBE_RULES)).toEqual([]);
-  });
-
-  it('dev runs without any Secret; prod requires each one docs/deploy.md tells to create', () => {
-    const dev = referencedSecrets(rendered.get('dev')!);
-    expect([...dev].filter(([, { optional }]) => !optional)).toEqual([]);
-    const prod = referencedSecrets(rendered.get('prod')!);
-    expect([...prod.keys()].sort()).toEqual([
-      'cheese-farm-tokens',
-      'gateway-tls',
-      'grpc-client-tls',
-      'grpc-server-tls',
-    ]);
-    expect([...prod].filter(([, { optional }]) => optional)).toEqual([]);
-    const docs = read('docs/deploy.md');
-    for (const name of prod.keys())
-      expect(docs, `docs/deploy.md names Secret ${name}`).toContain(name);
-  });
-
-  it('prod probes the TLS services with the image health check; dev with native gRPC probes', () => {
-    const probesOf = (overlay: string, app: string) => {
-      const deployment = rendered
-        .get(overlay)!
-        .find((o) => o.kind === 'Deployment' && o.metadata.name === app)!;
-      const [container] = (
-        deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }
-      ).template.spec.containers;
-      return container.readinessProbe as { grpc?: unknown; exec?: { command: string[] } };
-    };
-    for (const app of GRPC_APPS) {
-      expect(probesOf('dev', app).grpc).toBeDefined();
-      expect(probesOf('prod', app).exec?.command.slice(0, 3)).toEqual([...HEALTHCHECK, app]);
-    }
-  });
-
-  it('runs the Redis compose runs', () => {
-    const redis = rendered
-      .get('prod')!
-      .find((o) => o.kind === 'Deployment' && o.metadata.name === 'redis')!;
-    const image = (redis.spec as { template: { spec: { containers: { image: string }[] } } })
-      .template.spec.containers[0].image;
-    expect(image).toBe((parse(read('docker-compose.yml')) as ComposeConfig).services.redis.image);
-  });
-
-  it('rejects a broken overlay (the same checks fail)', async () => {
-    const { problems: built, objects } = await kustomize(join(FIXTURES, 'k8s/broken-overlay'));
-    expect(built).toEqual([]);
-    const problems = [...validateObjects(objects), ...checkProjectRules(objects, KUBE_RULES)];
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        // schema and unknown fields
-        'HorizontalPodAutoscaler/gateway: schema: data/spec/minReplicas must be integer',
-        'Deployment/cheese-service: unknown field spec.template.spec.containers[0].readinessProbe.grpc.servce',
-        'Deployment/gateway: unknown field spec.template.spec.automountServiceAcountToken',
-        // project rules
-        'Deployment/cheese-service container cheese-service: no cpu limits',
-        'Deployment/cheese-service container cheese-service: no memory limits',
-        "Deployment/cheese-service container cheese-service: livenessProbe runs node other-check.js, not the image's health check (node dist/scripts/healthcheck.js cheese-service)",
-        'Deployment/soccer-service container soccer-service: livenessProbe has 2 handlers (grpc, httpGet); exactly one',
-        expect.stringMatching(
-          /^Deployment\/soccer-service: terminationGracePeriodSeconds 5 does not match SHUTDOWN_GRACE_MS=10000/,
-        ),
-        'Deployment/gateway container gateway: readOnlyRootFilesystem is not true',
-        'gateway: CHEESE_GRPC_URL=cheese-service:4000 is not dns:///<service>.<namespace>.svc.cluster.local:<port>',
-        "Service/cheese-service: a gRPC Service must be headless (clusterIP: None), or one pod takes all of a client's calls",
-        "NetworkPolicy/soccer-service: lets more than the gateway reach soccer-service's gRPC port",
-        'Deployment/talk-demo container talk-demo: runAsNonRoot is not true',
-        'Deployment/talk-demo container talk-demo: no memory requests',
-        'Deployment/talk-demo container talk-demo: no readinessProbe',
-        'Deployment/talk-demo container talk-demo: no livenessProbe',
-        'Deployment/talk-demo container talk-demo: image python:latest is not pinned to a version',
-        "Service/talk-demo: a gRPC Service must be headless (clusterIP: None), or one pod takes all of a client's calls",
-      ]),
-    );
-  });
 });

@@ -51,15 +51,15 @@ export interface WatchRun {
 
 /**
  * Watches `id` from start to end at full speed (fps 0, raw) and counts the
- * frames, checking each is `frameBytes` long. The client only counts, so the
- * server (and the flow control between them) sets the pace. With `limit`,
- * cancels after that many frames (a warm-up).
+ * frames, checking each is `frameBytes` long (with `jpeg`: each a JPEG). The
+ * client only counts, so the server (and the flow control between them) sets
+ * the pace. With `limit`, cancels after that many frames (a warm-up).
  */
 export function watchAll(
   target: string,
   id: string,
   frameBytes: number,
-  { limit = Infinity, window = WATCH_CLIENT_WINDOW } = {},
+  { limit = Infinity, window = WATCH_CLIENT_WINDOW, jpeg = false } = {},
 ): Promise<WatchRun> {
   const client = createGrpcClient('soccer', target, undefined, {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -69,9 +69,13 @@ export function watchAll(
   const started = performance.now();
   let frames = 0;
   return new Promise<WatchRun>((resolve, reject) => {
-    const call = client.watch({ id, fps: 0, encoding: stream.Encoding.RAW });
+    const encoding = jpeg ? stream.Encoding.JPEG : stream.Encoding.RAW;
+    const call = client.watch({ id, fps: 0, encoding });
     call.on('data', (video: stream.Video) => {
-      if (video.data.length !== frameBytes) {
+      const ok = jpeg
+        ? video.data[0] === 0xff && video.data[1] === 0xd8 // a JPEG's SOI marker
+        : video.data.length === frameBytes;
+      if (!ok) {
         call.cancel();
         reject(new Error(`${target}: frame of ${video.data.length} bytes, not ${frameBytes}`));
       }

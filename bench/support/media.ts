@@ -8,7 +8,7 @@ import { TALK_CHEESE_PROTO_DIR, TALK_STREAM_PROTO_DIR } from './paths.js';
 
 const run = promisify(execFile);
 
-/** A generated 360p match for the Watch runs. */
+/** A generated match for the Watch runs. */
 export interface TestVideo {
   /** Match id: the file is `{dir}/{id}.mp4`. */
   id: string;
@@ -20,30 +20,45 @@ export interface TestVideo {
   seconds: number;
 }
 
+/** The sizes the Watch runs use, and the bit rate a match of that size streams at. */
+export const VIDEO_SIZES = {
+  '360p': { width: 640, height: 360, mbps: 1 },
+  '720p': { width: 1280, height: 720, mbps: 3 },
+  '1080p': { width: 1920, height: 1080, mbps: 6 },
+} as const;
+export type VideoSize = keyof typeof VIDEO_SIZES;
+
 /**
- * A 640x360 25 fps H.264 mp4 at ~1 Mbit/s (what a 360p match streams at),
- * from ffmpeg's test pattern with moving noise so the decoder has real work:
- * a flat test pattern decodes several times faster than footage would.
+ * A 25 fps H.264 mp4 of `size` (640x360 at ~1 Mbit/s by default), from
+ * ffmpeg's test pattern with moving noise so the decoder has real work: a
+ * flat test pattern decodes several times faster than footage would.
  */
 export async function makeTestVideo(
   ffmpeg: string,
   dir: string,
   seconds: number,
+  size: VideoSize = '360p',
 ): Promise<TestVideo> {
-  const id = 'bench360p';
+  const { width, height, mbps } = VIDEO_SIZES[size];
+  const id = `bench${size}`;
   const file = join(dir, `${id}.mp4`);
-  const source = ['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${seconds}`];
+  const source = [
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=25:duration=${seconds}`,
+  ];
   const x264 = [
     '-c:v',
     'libx264',
     '-preset',
     'veryfast',
     '-b:v',
-    '1M',
+    `${mbps}M`,
     '-maxrate',
-    '1M',
+    `${mbps}M`,
     '-bufsize',
-    '2M',
+    `${2 * mbps}M`,
   ];
   const common = [
     '-y',
@@ -57,9 +72,9 @@ export async function makeTestVideo(
   const tail = ['-pix_fmt', 'yuv420p', '-movflags', '+faststart', file];
   // An ffmpeg without libx264 (some static builds) still has MPEG-4 part 2.
   await run(ffmpeg, [...common, ...x264, ...tail]).catch(() =>
-    run(ffmpeg, [...common, '-c:v', 'mpeg4', '-b:v', '1M', ...tail]),
+    run(ffmpeg, [...common, '-c:v', 'mpeg4', '-b:v', `${mbps}M`, ...tail]),
   );
-  return { id, dir, file, width: 640, height: 360, fps: 25, seconds };
+  return { id, dir, file, width, height, fps: 25, seconds };
 }
 
 /** A file to upload: a valid mp4 (so soccer-service's ffprobe check passes) of `bytes` bytes. */

@@ -3,13 +3,18 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) of `pid` so far, in seconds. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU time (user + system) of `pid` so far, in seconds; with `children`, that
+ * of its children too once they have exited (an ffmpeg decoder it reaped).
+ */
+export function cpuSeconds(pid: number, children = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which may itself hold spaces and ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here (from 1).
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  // utime, stime, cutime, cstime are fields 14-17 of the whole line, 12-15 here (from 1).
+  const own = Number(fields[11]) + Number(fields[12]);
+  const reaped = children ? Number(fields[13]) + Number(fields[14]) : 0;
+  return (own + reaped) / TICKS_PER_SECOND;
 }
 
 /** Memory of `pid` from /proc/<pid>/status, in MB (10^6 bytes): resident now, and its peak. */
@@ -26,13 +31,17 @@ export class CpuWindow {
   private readonly start: number[];
   private readonly started = performance.now();
 
-  constructor(private readonly pids: readonly number[]) {
-    this.start = pids.map(cpuSeconds);
+  /** `children`: count the CPU of the processes' children that exited within the window. */
+  constructor(
+    private readonly pids: readonly number[],
+    private readonly children = false,
+  ) {
+    this.start = pids.map((pid) => cpuSeconds(pid, children));
   }
 
   /** CPU seconds each process used since the window opened. */
   used(): number[] {
-    return this.pids.map((pid, i) => cpuSeconds(pid) - this.start[i]);
+    return this.pids.map((pid, i) => cpuSeconds(pid, this.children) - this.start[i]);
   }
 
   /** % of one core each process used since the window opened (200% = both cores of 2). */

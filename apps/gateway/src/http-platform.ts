@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import fastifyCompress from '@fastify/compress';
 import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
 import { toApiError } from './errors/api-error.js';
+import { installRequestTimeouts } from './request-timeout.js';
+import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
 import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
 
@@ -56,17 +59,32 @@ export interface HttpPlatformOptions {
  * gets a request id and a trace span, and is counted in the HTTP metrics
  * (docs/operations.md), and every response the security headers (helmet),
  * plus CORS headers when origins are configured (docs/security.md).
- * Call before listening: the plugins must load before Nest's routes.
+ * Await before listening: the plugins must load before Nest's routes.
  */
-export function configureHttpPlatform(
+export async function configureHttpPlatform(
   app: NestFastifyApplication,
   bodyLimit: number,
   { https = false, corsOrigins = [] }: HttpPlatformOptions = {},
-): void {
+): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
+  installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
   void fastify.register(fastifyHelmet, helmetOptions({ https }));
+  // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
+  // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
+  // are written raw, past this hook: never compressed here, so never held
+  // back in a compressor's buffer. Request bodies are taken as sent. Awaited:
+  // it hooks each route as it is added, so it must be loaded before Nest's.
+  await app.register(fastifyCompress, { encodings: ['br', 'gzip'], globalDecompression: false });
+  // A PUT of a stream body with no Content-Type is a stream of bytes (RFC
+  // 9110 §8.3 lets the recipient assume application/octet-stream): `curl -T`.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (isStreamBodyRoute(request) && request.headers['content-type'] === undefined) {
+      request.headers['content-type'] = STREAM_BODY_TYPES[0];
+    }
+    done();
+  });
   // Nest's hook runs @fastify/cors's before its own, and copies the headers to
   // the raw response, so hijacked streams (SSE) carry them too.
   if (corsOrigins.length > 0) app.enableCors(corsOptions(corsOrigins));
@@ -88,10 +106,19 @@ export function configureHttpPlatform(
     if (isStreamBodyRoute(request)) return done(null, payload);
     done(unsupportedMediaType(), undefined);
   });
+  // gRPC-Web and Connect bodies: left unread, for connect to read (rpc-web/).
+  fastify.addContentTypeParser(RPC_BODY_TYPES, (request, _payload, done) => {
+    if (routeConfig(request)?.rpcBody === true) return done(null, undefined);
+    done(unsupportedMediaType(), undefined);
+  });
+}
+
+function routeConfig(request: { routeOptions: { config?: unknown } }) {
+  return request.routeOptions.config as { streamBody?: boolean; rpcBody?: boolean } | undefined;
 }
 
 function isStreamBodyRoute(request: { routeOptions: { config?: unknown } }): boolean {
-  return (request.routeOptions.config as { streamBody?: boolean } | undefined)?.streamBody === true;
+  return routeConfig(request)?.streamBody === true;
 }
 
 function unsupportedMediaType(): Error {

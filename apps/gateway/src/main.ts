@@ -21,7 +21,7 @@ async function bootstrap() {
   );
   app.useLogger(app.get(PinoNestLogger));
   const https = env.GATEWAY_TLS_CERT !== undefined;
-  configureHttpPlatform(app, env.GATEWAY_BODY_LIMIT_BYTES, {
+  await configureHttpPlatform(app, env.GATEWAY_BODY_LIMIT_BYTES, {
     https,
     corsOrigins: env.GATEWAY_CORS_ORIGINS,
   });

@@ -55,8 +55,11 @@ interface Answer {
 
 interface Expected {
   status: number | undefined;
-  /** The API error body: gRPC code, its name, and (optionally) what the message says. */
-  error?: { code: number; status: string; message?: RegExp };
+  /**
+   * The API error body: gRPC code, its name, (optionally) what the message
+   * says, and the google.rpc details types of an error a service sent.
+   */
+  error?: { code: number; status: string; message?: RegExp; details?: string[] };
   /** A success body (subset). */
   json?: Record<string, unknown>;
   /** Headers the answer must carry. */
@@ -577,7 +580,13 @@ const ROWS: Row[] = [
     // A number passes the gateway; cheese-service, which owns the list, refuses it.
     name: 'type 42 (refused by cheese-service)',
     send: order('{"type":42}'),
-    expect: { status: 400, error: INVALID(/^unknown cheese type 42; valid types: EMMENTAL \(0\)/) },
+    expect: {
+      status: 400,
+      error: {
+        ...INVALID(/^unknown cheese type 42; valid types: EMMENTAL \(0\)/),
+        details: ['google.rpc.ErrorInfo', 'google.rpc.BadRequest'],
+      },
+    },
   },
   {
     name: 'type -1',
@@ -944,6 +953,11 @@ describe('bad input over HTTP: exact answers, the gateway and services unharmed'
         code: error.code,
         status: error.status,
         message: expect.stringMatching(error.message ?? /./) as unknown,
+        ...(error.details && {
+          details: error.details.map((type): unknown =>
+            expect.objectContaining({ '@type': `type.googleapis.com/${type}` }),
+          ),
+        }),
       });
     }
     if (json) expect(parsed(answer.body)).toMatchObject(json);

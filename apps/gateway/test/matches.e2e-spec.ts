@@ -184,7 +184,10 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
     expect(res.status).toBe(httpStatus);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     const error = (await res.json()) as ApiError;
-    expect(Object.keys(error).sort()).toEqual(['code', 'message', 'status']);
+    // An error soccer-service answered (NOT_FOUND) carries its google.rpc details.
+    expect(Object.keys(error).sort()).toEqual(
+      httpStatus === 404 ? ['code', 'details', 'message', 'status'] : ['code', 'message', 'status'],
+    );
     expect(error.status).toBe(grpcStatus);
     expect(error.message).toMatch(message);
   });

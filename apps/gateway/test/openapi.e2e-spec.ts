@@ -9,7 +9,7 @@ import type {
 import { AppProcess, freePort } from '#launcher';
 
 const ERROR_REF = '#/components/schemas/ApiError';
-const HEALTH_REPORT_REF = '#/components/schemas/HealthReport';
+const READINESS_REPORT_REF = '#/components/schemas/ReadinessReport';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /** Every operation of the document, as [`METHOD /path`, operation]. */
@@ -95,7 +95,7 @@ describe('API docs at /docs (the gateway process)', () => {
       ).toContain('default');
       for (const [status, response] of errors) {
         // A readiness probe's 503 is its health report, as its 200 is (docs/operations.md).
-        const ref = route === 'GET /readyz' && status === '503' ? HEALTH_REPORT_REF : ERROR_REF;
+        const ref = route === 'GET /readyz' && status === '503' ? READINESS_REPORT_REF : ERROR_REF;
         expect((response as ResponseObject).content, `${route} ${status}`).toEqual({
           'application/json': { schema: { $ref: ref } },
         });
@@ -103,10 +103,36 @@ describe('API docs at /docs (the gateway process)', () => {
     }
   });
 
+  it('documents the rich error details, the deadline headers and Retry-After', async () => {
+    const doc = await getDocument();
+    expect(doc.components?.schemas?.ApiError).toMatchObject({
+      properties: {
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['@type'],
+            properties: { '@type': { type: 'string' } },
+          },
+        },
+      },
+    });
+    const order = doc.paths['/v1/cheese/orders'].post!;
+    const headers = (order.parameters as Array<{ in: string; name: string }>)
+      .filter((p) => p.in === 'header')
+      .map((p) => p.name);
+    expect(headers).toEqual(expect.arrayContaining(['grpc-timeout', 'request-timeout']));
+    expect((order.responses['503'] as ResponseObject).headers).toHaveProperty('Retry-After');
+    const rpc = doc.paths['/{service}/{method}'].post!;
+    expect(Object.keys((rpc.requestBody as { content: object }).content)).toEqual(
+      expect.arrayContaining(['application/grpc-web+proto', 'application/connect+json']),
+    );
+  });
+
   it('documents the streams, the upload body and the query ranges', async () => {
     const { paths } = await getDocument();
     const watch = paths['/v1/matches/{id}/watch'].get;
-    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream']);
+    expect(Object.keys(ok(watch).content!)).toEqual(['text/event-stream', 'application/x-ndjson']);
     expect(ok(watch).description).toMatch(/`frame`.*`end`.*`error`/s);
     expect(watch!.parameters).toContainEqual(
       expect.objectContaining({

@@ -85,15 +85,18 @@ describe('gateway -> services over mutual TLS with a bearer token', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('is ready: /readyz checks both backends over the same TLS channels', async () => {
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
+  it('is ready, and /readyz finds both backends up over the same TLS channels', async () => {
+    type Report = { backends?: Record<string, { status: string }> };
+    let last: { status: number; body: Report } | undefined;
+    const bothUp = () =>
+      ['cheese-service', 'soccer-service'].every((b) => last?.body.backends?.[b]?.status === 'up');
+    for (let i = 0; i < 150 && !bothUp(); i++) {
       const res = await fetch(`${base}/readyz`);
-      status = res.status;
-      await res.arrayBuffer();
-      if (status !== 200) await sleep(100);
+      last = { status: res.status, body: (await res.json()) as Report };
+      if (!bothUp()) await sleep(100);
     }
-    expect(status).toBe(200);
+    expect(last?.status).toBe(200);
+    expect(bothUp(), JSON.stringify(last?.body)).toBe(true);
   });
 
   it('orders a cheese: POST /v1/cheese/orders 200', async () => {

@@ -88,9 +88,14 @@ describe('gateway drain on SIGTERM', () => {
       SHUTDOWN_GRACE_MS: String(graceMs),
       GATEWAY_SHUTDOWN_DELAY_MS: '1500',
     });
-    // Both backends reachable before anything is measured.
-    for (let i = 0; (await fetch(`${base}/readyz`)).status !== 200; i++) {
-      if (i > 100) throw new Error('gateway never ready');
+    // Ready, and both backends reachable, before anything is measured.
+    const ready = async () => {
+      const res = await fetch(`${base}/readyz`);
+      const { backends } = (await res.json()) as { backends?: Record<string, { status: string }> };
+      return res.status === 200 && Object.values(backends ?? {}).every((b) => b.status === 'up');
+    };
+    for (let i = 0; !(await ready()); i++) {
+      if (i > 150) throw new Error('gateway never ready with both backends up');
       await sleep(100);
     }
 

@@ -198,9 +198,11 @@ describe('the web page, in chromium, against the real apps', () => {
     await expect.poll(activeWatches, { timeout: 5000 }).toBe(0);
   });
 
-  it('two pages chat with each other about a match', async () => {
+  it('two pages chat with each other about a match, each over one WebSocket', async () => {
     const ana = await openPage();
     const ben = await openPage();
+    const sockets: string[] = [];
+    for (const page of [ana, ben]) page.on('websocket', (socket) => sockets.push(socket.url()));
     for (const [page, name] of [
       [ana, 'ana'],
       [ben, 'ben'],
@@ -223,8 +225,10 @@ describe('the web page, in chromium, against the real apps', () => {
     await ben.getByLabel('Your message').fill('Offside, surely.');
     await ben.getByRole('button', { name: 'Send', exact: true }).click();
     await anaLog.locator('.message', { hasText: 'Offside, surely.' }).getByText('ben').waitFor();
-    // Cleared once the POST is answered, which may come after the room's echo.
     await expect.poll(() => ben.getByLabel('Your message').inputValue()).toBe('');
+    const socketUrl = (user: string) =>
+      `${base.replace('http:', 'ws:')}v1/matches/demo/chat?user=${user}`;
+    expect(sockets.sort()).toEqual([socketUrl('ana'), socketUrl('ben')]);
     await screenshot(ana, '04-chat-ana');
     await screenshot(ben, '05-chat-ben');
 

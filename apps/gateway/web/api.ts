@@ -134,12 +134,41 @@ export async function watchFailure(id: string): Promise<ApiError | undefined> {
   }
 }
 
-export function chatUrl(id: string, user: string): string {
-  return `${matchPath(id)}/chat?${new URLSearchParams({ user }).toString()}`;
+/** The chat WebSocket's subprotocol, which the gateway selects. */
+export const CHAT_SUBPROTOCOL = 'chat.v1';
+
+/** Close code 1000: the chat call ended normally. */
+export const CHAT_CLOSED_OK = 1000;
+/** Close codes 4000 + a gRPC status code carry the status of the chat call. */
+const GRPC_CLOSE_BASE = 4000;
+/** gRPC UNAVAILABLE: the gateway (or the chat broker) went away; joining again works. */
+const UNAVAILABLE = 14;
+
+/**
+ * The chat WebSocket of match `id`, joined as `user`: the chat's own URL on
+ * this page's host, ws: or wss: as the page is http: or https:.
+ */
+export function chatSocketUrl(id: string, user: string): string {
+  const url = new URL(`${matchPath(id)}/chat`, location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = new URLSearchParams({ user }).toString();
+  return url.toString();
 }
 
-export function sayInChat(id: string, sessionId: string, text: string): Promise<void> {
-  return request('POST', `${matchPath(id)}/chat`, { sessionId, text });
+/** Why a chat socket closed: the call's status as the close code carries it. */
+export function chatClosedError(code: number, reason: string): ApiError {
+  const grpcCode = code - GRPC_CLOSE_BASE;
+  const [status, ...message] = reason.split(': ');
+  if (grpcCode >= 0 && grpcCode <= 16 && message.length > 0) {
+    return new ApiError(message.join(': '), status, 0);
+  }
+  return new ApiError(`the connection closed (${code})`, 'UNAVAILABLE', 0);
+}
+
+/** Whether a chat socket closed so that joining again may well work. */
+export function chatMayRejoin(code: number): boolean {
+  // 1001 going away, 1006 dropped (no close frame), 1012 service restart, 4014 UNAVAILABLE.
+  return [1001, 1006, 1012, GRPC_CLOSE_BASE + UNAVAILABLE].includes(code);
 }
 
 /**

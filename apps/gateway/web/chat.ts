@@ -1,8 +1,20 @@
-import { ApiError, chatUrl, describeError, sayInChat, type ChatMessage } from './api.js';
+import {
+  CHAT_CLOSED_OK,
+  CHAT_SUBPROTOCOL,
+  chatClosedError,
+  chatMayRejoin,
+  chatSocketUrl,
+  describeError,
+  type ChatMessage,
+} from './api.js';
 import { byId, h, say } from './dom.js';
 
 /** Messages kept on screen; older ones are dropped. */
 const MAX_SHOWN = 200;
+/** Joining again after a lost connection: tries, and the first and longest pause between them. */
+const MAX_REJOINS = 10;
+const FIRST_REJOIN_DELAY_MS = 500;
+const MAX_REJOIN_DELAY_MS = 8000;
 
 /** What soccer-service accepts as a name: 1-40 characters, no control characters. */
 function nameProblem(name: string): string | undefined {
@@ -13,9 +25,12 @@ function nameProblem(name: string): string | undefined {
 }
 
 /**
- * The "Chat" card: GET /v1/matches/:id/chat?user=NAME as an EventSource
- * (`joined` gives the session id, `message` brings what everyone says, one's
- * own messages included), and POST /v1/matches/:id/chat to speak.
+ * The "Chat" card: one WebSocket to the chat's URL (`?user=NAME`), which is
+ * one Soccer.Chat call: each message typed is one text frame, and every
+ * message of the room (one's own included) comes back as a JSON frame. A
+ * lost connection (the gateway shut down, say, with close code 4014
+ * UNAVAILABLE) is joined again by itself, with growing pauses, through
+ * whichever gateway replica the load balancer picks.
  */
 export class Chat {
   private readonly room = byId('chat-room', HTMLParagraphElement);
@@ -31,9 +46,14 @@ export class Chat {
   private readonly status = byId('chat-status', HTMLParagraphElement);
 
   private matchId?: string;
+  /** Who joined (also while joining again); undefined once left. */
   private user?: string;
-  private source?: EventSource;
-  private sessionId?: string;
+  private socket?: WebSocket;
+  /** The socket's own JOINED came: the member is in the room. */
+  private inRoom = false;
+  /** Failed tries to join again since the connection was lost. */
+  private rejoins = 0;
+  private rejoinTimer?: number;
 
   constructor() {
     this.joinForm.addEventListener('submit', (event) => {
@@ -50,15 +70,15 @@ export class Chat {
     });
     this.sendForm.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.send();
+      this.send();
     });
-    addEventListener('pagehide', () => this.source?.close());
+    addEventListener('pagehide', () => this.leave());
   }
 
   /** Moves to the room of match `id`; someone who had joined joins there too. */
   setRoom(id: string): void {
     if (id === this.matchId) return;
-    const user = this.source ? this.user : undefined;
+    const user = this.user;
     this.leave();
     this.matchId = id;
     this.messages.replaceChildren();
@@ -68,47 +88,54 @@ export class Chat {
     if (user) this.join(user);
   }
 
-  /** Opens the chat stream as `user`; `focus` moves the focus to the message box once in. */
-  private join(user: string, focus = false): void {
+  /** Opens the chat socket as `user`; `focus` moves the focus to the message box once in. */
+  private join(user: string, focus = false, rejoining = false): void {
     const matchId = this.matchId;
     if (!matchId) return;
-    this.leave();
+    this.leave(rejoining);
     this.user = user;
     this.joinButton.disabled = true;
-    say(this.status, `Joining ${matchId}…`);
-    const source = new EventSource(chatUrl(matchId, user));
-    this.source = source;
+    if (!rejoining) say(this.status, `Joining ${matchId}…`);
+    const socket = new WebSocket(chatSocketUrl(matchId, user), [CHAT_SUBPROTOCOL]);
+    this.socket = socket;
 
-    source.addEventListener('joined', (event) => {
-      const { sessionId } = JSON.parse((event as MessageEvent<string>).data) as {
-        sessionId: string;
-      };
-      this.sessionId = sessionId;
-      this.showJoined(true);
-      this.who.textContent = `You are ${user}.`;
-      say(this.status, '');
-      if (focus) this.textInput.focus();
-      focus = false;
+    socket.addEventListener('message', (event: MessageEvent<string>) => {
+      const message = JSON.parse(event.data) as ChatMessage;
+      if (!this.inRoom) {
+        // The first frame is one's own JOINED: in the room.
+        this.inRoom = true;
+        this.rejoins = 0;
+        this.showJoined(true);
+        this.who.textContent = `You are ${user}.`;
+        say(this.status, '');
+        if (focus) this.textInput.focus();
+      }
+      this.show(message);
     });
-    source.addEventListener('message', (event) => {
-      this.show(JSON.parse((event as MessageEvent<string>).data) as ChatMessage);
-    });
-    source.addEventListener('error', (event) => {
-      const data = (event as MessageEvent<unknown>).data;
-      if (typeof data === 'string' && data) {
-        // The gateway ended the session (a reader too slow, say) and said why.
-        this.leave();
-        say(this.status, `The chat ended: ${describeError(ApiError.from(0, data))}.`, 'error');
-      } else if (source.readyState === EventSource.CONNECTING && this.sessionId) {
-        // Dropped: EventSource reconnects by itself, which joins again.
-        this.sessionId = undefined;
+    socket.addEventListener('close', (event) => {
+      if (socket !== this.socket) return; // left, or replaced
+      const wasIn = this.inRoom;
+      this.socket = undefined;
+      this.inRoom = false;
+      if ((wasIn || rejoining) && chatMayRejoin(event.code) && this.rejoins < MAX_REJOINS) {
+        const delay = Math.min(FIRST_REJOIN_DELAY_MS * 2 ** this.rejoins, MAX_REJOIN_DELAY_MS);
+        this.rejoins++;
         say(this.status, 'Connection lost; joining again…', 'error');
-      } else {
-        const joinedBefore = this.sessionId !== undefined;
-        this.leave();
+        this.rejoinTimer = window.setTimeout(() => this.join(user, false, true), delay);
+        return;
+      }
+      this.leave();
+      if (event.code === CHAT_CLOSED_OK) say(this.status, 'The chat ended.');
+      else if (event.reason) {
         say(
           this.status,
-          joinedBefore
+          `The chat ended: ${describeError(chatClosedError(event.code, event.reason))}.`,
+          'error',
+        );
+      } else {
+        say(
+          this.status,
+          wasIn || rejoining
             ? 'The chat connection was closed.'
             : `Could not join the chat of ${matchId} as ${user}.`,
           'error',
@@ -117,11 +144,19 @@ export class Chat {
     });
   }
 
-  /** Closes the chat stream: the gateway cancels the call and the room sees "left". */
-  private leave(): void {
-    this.source?.close();
-    this.source = undefined;
-    this.sessionId = undefined;
+  /**
+   * Closes the chat socket (1000): the gateway cancels the call and the room
+   * sees "left". `keepJoined`: only the socket goes (a rejoin follows).
+   */
+  private leave(keepJoined = false): void {
+    window.clearTimeout(this.rejoinTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    this.inRoom = false;
+    socket?.close(CHAT_CLOSED_OK);
+    if (keepJoined) return;
+    this.user = undefined;
+    this.rejoins = 0;
     this.showJoined(false);
     this.joinButton.disabled = this.matchId === undefined;
   }
@@ -132,21 +167,17 @@ export class Chat {
     this.sendForm.hidden = !joined;
   }
 
-  private async send(): Promise<void> {
+  private send(): void {
     const text = this.textInput.value;
-    if (!this.matchId || !this.sessionId || !text.trim()) return;
-    const button = this.sendForm.querySelector('button')!;
-    button.disabled = true;
-    try {
-      await sayInChat(this.matchId, this.sessionId, text);
-      this.textInput.value = '';
-      say(this.status, '');
-    } catch (err) {
-      say(this.status, `Not sent: ${describeError(err)}.`, 'error');
-    } finally {
-      button.disabled = false;
-      this.textInput.focus();
+    if (!text.trim()) return;
+    if (this.socket?.readyState !== WebSocket.OPEN || !this.inRoom) {
+      say(this.status, 'Not sent: not connected to the chat.', 'error');
+      return;
     }
+    this.socket.send(text);
+    this.textInput.value = '';
+    say(this.status, '');
+    this.textInput.focus();
   }
 
   private show(message: ChatMessage): void {

@@ -10,7 +10,7 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { checkHealth, createGrpcClient, createHealthClient, stream } from '#proto';
-import { RedisServer } from './support/redis-server.js';
+import { RedisServer } from '../../../test/support/redis-server.js';
 import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 
 const { MESSAGE, JOINED, LEFT } = stream.ChatEvent;

@@ -1,4 +1,4 @@
-import { IsOptional, Matches, MinLength } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min, MinLength } from 'class-validator';
 import { AppEnv } from './app-env.js';
 import { IsReadableFile, RequiresEnv } from './env-file.js';
 import { SecretEnv } from './secret-env.js';
@@ -56,6 +56,16 @@ export class GrpcSecurityEnv extends AppEnv {
   @Matches(/^[A-Za-z0-9.-]{1,253}$/, { message: 'must be a DNS name' })
   @RequiresEnv('GRPC_TLS_CA')
   GRPC_TLS_SERVER_NAME?: string;
+
+  /**
+   * How often the TLS files above (and the gateway's GATEWAY_TLS_CERT/KEY)
+   * are re-read, in ms: a renewed certificate is used for new connections
+   * without a restart. 0: read at start only.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3600_000)
+  TLS_RELOAD_INTERVAL_MS: number = 10_000;
 
   /**
    * Bearer token: services require `authorization: Bearer <token>` on every

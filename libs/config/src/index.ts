@@ -6,3 +6,4 @@ export * from './grpc-security-env.js';
 export * from './env-file.js';
 export * from './secret-env.js';
 export * from './grpc-service-env.js';
+export * from './redis-url.js';

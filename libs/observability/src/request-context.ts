@@ -20,9 +20,13 @@ export function acceptRequestId(incoming: unknown): string {
   return typeof value === 'string' && ACCEPTABLE_REQUEST_ID.test(value) ? value : randomUUID();
 }
 
-/** Runs `fn` with `ctx` as the current request context (it follows async continuations). */
-export function runInRequestContext<T>(ctx: RequestContext, fn: () => T): T {
-  return storage.run(ctx, fn);
+/** Runs `fn(...args)` with `ctx` as the current request context (it follows async continuations). */
+export function runInRequestContext<T, A extends unknown[]>(
+  ctx: RequestContext,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(ctx, fn, ...args);
 }
 
 /** The request id of the HTTP request or RPC being handled, if any. */

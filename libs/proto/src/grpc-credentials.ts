@@ -1,7 +1,6 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   credentials,
+  experimental,
   ServerCredentials,
   type ChannelCredentials,
   type Interceptor,
@@ -9,6 +8,10 @@ import {
 } from '@grpc/grpc-js';
 import type { GrpcSecurityEnv } from '#config';
 import { bearerTokenInterceptor, grpcAuthInterceptor } from './grpc-auth.js';
+import { reloadingTlsFiles, type TlsReloadOptions } from './reloading-tls-files.js';
+import { GrpcTlsConfigError, readCaCertificate, readKeyPair, type TlsFiles } from './tls-files.js';
+
+export { GrpcTlsConfigError, readKeyPair } from './tls-files.js';
 
 /** What the services read: their certificate and key, and the CA of client certificates (mTLS). */
 export type GrpcServerTlsEnv = Pick<
@@ -22,76 +25,46 @@ export type GrpcClientTlsEnv = Pick<
   'GRPC_TLS_CA' | 'GRPC_TLS_CLIENT_CERT' | 'GRPC_TLS_CLIENT_KEY' | 'GRPC_TLS_SERVER_NAME'
 >;
 
-/** Thrown at start-up when a configured certificate or key cannot be used. */
-export class GrpcTlsConfigError extends Error {
-  override name = 'GrpcTlsConfigError';
-}
-
-function readPemFile(variable: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new GrpcTlsConfigError(
-      `${variable}=${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
-}
-
-/** A PEM certificate file (the first certificate of a chain is the one checked). */
-function readCertificate(variable: string, path: string): { pem: Buffer; x509: X509Certificate } {
-  const pem = readPemFile(variable, path);
-  try {
-    return { pem, x509: new X509Certificate(pem) };
-  } catch {
-    throw new GrpcTlsConfigError(`${variable}=${path}: not a PEM certificate`);
-  }
-}
-
-/** A PEM private key file. Its contents never reach an error message. */
-function readPrivateKey(variable: string, path: string): { pem: Buffer; key: KeyObject } {
-  const pem = readPemFile(variable, path);
-  try {
-    return { pem, key: createPrivateKey(pem) };
-  } catch {
-    throw new GrpcTlsConfigError(
-      `${variable}=${path}: not an unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1)`,
-    );
-  }
-}
-
-/** A certificate and its key, checked to belong together (TLS would fail at the handshake). */
-export function readKeyPair(
-  certVariable: string,
-  certPath: string,
-  keyVariable: string,
-  keyPath: string,
-) {
-  const cert = readCertificate(certVariable, certPath);
-  const key = readPrivateKey(keyVariable, keyPath);
-  if (!cert.x509.checkPrivateKey(key.key)) {
-    throw new GrpcTlsConfigError(
-      `${keyVariable}=${keyPath} is not the private key of ${certVariable}=${certPath}`,
-    );
-  }
-  return { cert_chain: cert.pem, private_key: key.pem };
-}
-
 /**
  * The credentials every gRPC server of the system binds with: plaintext by
  * default, TLS with GRPC_TLS_CERT + GRPC_TLS_KEY, mutual TLS when
  * GRPC_TLS_CLIENT_CA is set too (a client without a certificate from that CA
  * fails the handshake). Files are read and checked now: a bad one stops the
- * start with the variable's name.
+ * start with the variable's name. With `reload`, they are re-read while the
+ * server runs (ReloadingTlsFiles): renewed files serve new connections.
  */
-export function grpcServerCredentials(env: GrpcServerTlsEnv): ServerCredentials {
+export function grpcServerCredentials(
+  env: GrpcServerTlsEnv,
+  reload?: TlsReloadOptions,
+): ServerCredentials {
+  const files = serverTlsFiles(env);
+  if (!files) return ServerCredentials.createInsecure();
+  if (reload) {
+    // Re-read while serving: new connections get a renewed certificate.
+    const provider = reloadingTlsFiles(files, reload);
+    return experimental.createCertificateProviderServerCredentials(
+      provider, // the identity provider (grpc-js names its parameters the other way round)
+      files.ca ? provider : null,
+      files.ca !== undefined,
+    );
+  }
+  const pair = readKeyPair('GRPC_TLS_CERT', files.cert!.path, 'GRPC_TLS_KEY', files.key!.path);
+  const clientRoots = files.ca ? readCaCertificate(files.ca.variable, files.ca.path) : null;
+  return ServerCredentials.createSsl(clientRoots, [pair], clientRoots !== null);
+}
+
+/** The server's TLS files, checked to be a whole pair; undefined: plaintext. */
+function serverTlsFiles(env: GrpcServerTlsEnv): TlsFiles | undefined {
   const { GRPC_TLS_CERT: cert, GRPC_TLS_KEY: key, GRPC_TLS_CLIENT_CA: clientCa } = env;
-  if (!cert && !key && !clientCa) return ServerCredentials.createInsecure();
+  if (!cert && !key && !clientCa) return undefined;
   if (!cert || !key) {
     throw new GrpcTlsConfigError('GRPC_TLS_CERT and GRPC_TLS_KEY must be set together');
   }
-  const pair = readKeyPair('GRPC_TLS_CERT', cert, 'GRPC_TLS_KEY', key);
-  const clientRoots = clientCa ? readCertificate('GRPC_TLS_CLIENT_CA', clientCa).pem : null;
-  return ServerCredentials.createSsl(clientRoots, [pair], clientRoots !== null);
+  return {
+    cert: { variable: 'GRPC_TLS_CERT', path: cert },
+    key: { variable: 'GRPC_TLS_KEY', path: key },
+    ...(clientCa ? { ca: { variable: 'GRPC_TLS_CLIENT_CA', path: clientCa } } : {}),
+  };
 }
 
 /**
@@ -99,25 +72,52 @@ export function grpcServerCredentials(env: GrpcServerTlsEnv): ServerCredentials 
  * default, TLS verifying the servers against GRPC_TLS_CA when it is set, and
  * presenting GRPC_TLS_CLIENT_CERT + GRPC_TLS_CLIENT_KEY (mutual TLS) when
  * those are set too. GRPC_TLS_SERVER_NAME is a channel option, see
- * `grpcTlsChannelOptions`.
+ * `grpcTlsChannelOptions`. With `reload`, the files are re-read while the
+ * client runs, as for the server.
  */
-export function grpcChannelCredentials(env: GrpcClientTlsEnv): ChannelCredentials {
+export function grpcChannelCredentials(
+  env: GrpcClientTlsEnv,
+  reload?: TlsReloadOptions,
+): ChannelCredentials {
+  const files = clientTlsFiles(env);
+  if (!files) return credentials.createInsecure();
+  if (reload) {
+    // Re-read while running: new connections use a renewed certificate and CA.
+    const provider = reloadingTlsFiles(files, reload);
+    return experimental.createCertificateProviderChannelCredentials(
+      provider,
+      files.cert ? provider : null,
+    );
+  }
+  const roots = readCaCertificate(files.ca!.variable, files.ca!.path);
+  if (!files.cert) return credentials.createSsl(roots);
+  const pair = readKeyPair(files.cert.variable, files.cert.path, files.key!.variable, files.key!.path); // prettier-ignore
+  return credentials.createSsl(roots, pair.private_key, pair.cert_chain);
+}
+
+/** The client's TLS files, checked to be whole; undefined: plaintext. */
+function clientTlsFiles(env: GrpcClientTlsEnv): TlsFiles | undefined {
   const { GRPC_TLS_CA: ca, GRPC_TLS_CLIENT_CERT: cert, GRPC_TLS_CLIENT_KEY: key } = env;
   if (!ca) {
     if (cert || key) {
       throw new GrpcTlsConfigError('GRPC_TLS_CLIENT_CERT/GRPC_TLS_CLIENT_KEY need GRPC_TLS_CA');
     }
-    return credentials.createInsecure();
+    return undefined;
   }
-  const roots = readCertificate('GRPC_TLS_CA', ca).pem;
-  if (!cert && !key) return credentials.createSsl(roots);
-  if (!cert || !key) {
+  if (!cert !== !key) {
     throw new GrpcTlsConfigError(
       'GRPC_TLS_CLIENT_CERT and GRPC_TLS_CLIENT_KEY must be set together',
     );
   }
-  const pair = readKeyPair('GRPC_TLS_CLIENT_CERT', cert, 'GRPC_TLS_CLIENT_KEY', key);
-  return credentials.createSsl(roots, pair.private_key, pair.cert_chain);
+  return {
+    ca: { variable: 'GRPC_TLS_CA', path: ca },
+    ...(cert && key
+      ? {
+          cert: { variable: 'GRPC_TLS_CLIENT_CERT', path: cert },
+          key: { variable: 'GRPC_TLS_CLIENT_KEY', path: key },
+        }
+      : {}),
+  };
 }
 
 /**
@@ -169,9 +169,10 @@ export interface GrpcServerSecurity {
 
 export function grpcServerSecurity(
   env: GrpcServerTlsEnv & Pick<GrpcSecurityEnv, 'GRPC_AUTH_TOKEN'>,
+  reload?: TlsReloadOptions,
 ): GrpcServerSecurity {
   return {
-    credentials: grpcServerCredentials(env),
+    credentials: grpcServerCredentials(env, reload),
     interceptors: env.GRPC_AUTH_TOKEN ? [grpcAuthInterceptor(env.GRPC_AUTH_TOKEN)] : [],
     description: describeServerSecurity(env),
   };
@@ -194,9 +195,10 @@ export interface GrpcClientSecurity {
 
 export function grpcClientSecurity(
   env: GrpcClientTlsEnv & Pick<GrpcSecurityEnv, 'GRPC_AUTH_TOKEN'>,
+  reload?: TlsReloadOptions,
 ): GrpcClientSecurity {
   return {
-    credentials: grpcChannelCredentials(env),
+    credentials: grpcChannelCredentials(env, reload),
     channelOptions: grpcTlsChannelOptions(env),
     interceptors: env.GRPC_AUTH_TOKEN ? [bearerTokenInterceptor(env.GRPC_AUTH_TOKEN)] : [],
     description: describeClientSecurity(env),

@@ -1,9 +1,12 @@
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import { requestedDeadline } from './call-deadline.js';
 
 /**
  * Gives every unary call a deadline unless the caller set one, so no request
- * can hang on a stuck backend. Streaming calls are left alone: how long a
- * match may be watched is not a transport timeout.
+ * can hang on a stuck backend: `deadlineMs` from now, or sooner when the
+ * code making the call runs with a requested deadline (withRequestedDeadline:
+ * an HTTP client's `Grpc-Timeout`), never later. Streaming calls are left
+ * alone: how long a match may be watched is not a transport timeout.
  */
 export function unaryDeadlineInterceptor(deadlineMs: number): Interceptor {
   return (options, nextCall) => {
@@ -11,7 +14,10 @@ export function unaryDeadlineInterceptor(deadlineMs: number): Interceptor {
     const isUnary = !requestStream && !responseStream;
     const withDeadline =
       isUnary && options.deadline === undefined
-        ? { ...options, deadline: Date.now() + deadlineMs }
+        ? {
+            ...options,
+            deadline: Math.min(Date.now() + deadlineMs, requestedDeadline() ?? Infinity),
+          }
         : options;
     return new InterceptingCall(nextCall(withDeadline));
   };

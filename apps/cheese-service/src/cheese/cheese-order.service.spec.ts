@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Test } from '@nestjs/testing';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
-import { cheesefarm } from '#proto';
+import type { Metadata } from '@grpc/grpc-js';
+import { cheesefarm, statusDetailsJson, statusFromTrailers } from '#proto';
 import { AGING_DAYS } from './cheese-aging.js';
 import { CHEESE_PREP_MS, CheeseOrderService } from './cheese-order.service.js';
 
@@ -13,9 +14,9 @@ async function orderService(prepMs = 0): Promise<CheeseOrderService> {
   return moduleRef.get(CheeseOrderService);
 }
 
-function rpcError(e: unknown): { code: number; message: string } {
+function rpcError(e: unknown): { code: number; message: string; metadata?: Metadata } {
   expect(e).toBeInstanceOf(RpcException);
-  return (e as RpcException).getError() as { code: number; message: string };
+  return (e as RpcException).getError() as { code: number; message: string; metadata?: Metadata };
 }
 
 describe('CheeseOrderService', () => {
@@ -53,10 +54,23 @@ describe('CheeseOrderService', () => {
     async (type) => {
       const service = await orderService();
       const err = rpcError(await service.order(type).catch((e: unknown) => e));
-      expect(err).toEqual({
-        code: status.INVALID_ARGUMENT,
-        message: `unknown cheese type ${type}; valid types: EMMENTAL (0), BRIE (1), PECORINO (2), ROQUEFORT (3), CANASTRA (4)`,
-      });
+      const message = `unknown cheese type ${type}; valid types: EMMENTAL (0), BRIE (1), PECORINO (2), ROQUEFORT (3), CANASTRA (4)`;
+      expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, message });
+      // The same error, machine-readable, in grpc-status-details-bin.
+      const rich = statusFromTrailers(err.metadata);
+      expect(rich).toMatchObject({ code: status.INVALID_ARGUMENT, message });
+      expect(statusDetailsJson(rich!)).toEqual([
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'UNKNOWN_CHEESE_TYPE',
+          domain: 'cheesefarm.CheeseService',
+          metadata: { type: String(type) },
+        },
+        {
+          '@type': 'type.googleapis.com/google.rpc.BadRequest',
+          fieldViolations: [{ field: 'type', description: message }],
+        },
+      ]);
     },
   );
 

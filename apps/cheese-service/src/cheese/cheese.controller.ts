@@ -14,6 +14,8 @@ export class CheeseController implements cheesefarm.CheeseServiceController {
     _metadata: Metadata,
     call: ServerUnaryCall<cheesefarm.CheeseRequest, cheesefarm.Cheese>,
   ): Promise<cheesefarm.Cheese> {
+    // An order that takes no time has nothing to cancel.
+    if (!this.orders.takesTime) return this.orders.order(request.type);
     const controller = new AbortController();
     const abort = () => controller.abort();
     call.once('cancelled', abort);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../openapi/responses.js';
+import { ApiDeadlineHeaders, ApiErrors } from '../openapi/responses.js';
 import { CheeseSchema, CheeseTypesSchema } from '../openapi/models.js';
 import { ApiRateLimited } from '../security/rate-limit.js';
 import { CHEESE_TYPES } from './cheese-types.js';
@@ -34,6 +34,7 @@ export class CheeseController {
     503: '`UNAVAILABLE`: cheese-service down',
     504: '`DEADLINE_EXCEEDED`: cheese-service slower than GATEWAY_DEADLINE_MS',
   })
+  @ApiDeadlineHeaders()
   order(@Body() dto: CreateCheeseOrderDto): Promise<CheeseView> {
     return this.orders.order(dto.type);
   }

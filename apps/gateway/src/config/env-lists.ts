@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Transform } from 'class-transformer';
 import { ValidateBy } from 'class-validator';
 
@@ -64,6 +65,36 @@ export function IsOriginList(): PropertyDecorator {
       : 'must be a comma-separated list of origins';
   return ValidateBy({
     name: 'isOriginList',
+    validator: {
+      validate: (value) => problem(value) === undefined,
+      defaultMessage: (args) => problem(args?.value) ?? '',
+    },
+  });
+}
+
+/** Why `range` is not an IP address or CIDR (`10.0.0.0/8`, `fd00::/8`); undefined when it is. */
+function cidrProblem(range: unknown): string | undefined {
+  if (typeof range !== 'string' || range === '') return 'has an empty entry';
+  const [address, prefix, ...rest] = range.split('/');
+  const family = isIP(address);
+  const bits = family === 4 ? 32 : 128;
+  if (family === 0 || rest.length > 0) {
+    return `"${range}" is not an IP address or CIDR such as 10.0.0.0/8`;
+  }
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)) {
+    return `"${range}" has a prefix length that is not 0-${bits}`;
+  }
+  return undefined;
+}
+
+/** A list of IP addresses and CIDRs (with `CommaList()`). */
+export function IsCidrList(): PropertyDecorator {
+  const problem = (value: unknown) =>
+    Array.isArray(value)
+      ? value.map(cidrProblem).find((p) => p !== undefined)
+      : 'must be a comma-separated list of CIDRs';
+  return ValidateBy({
+    name: 'isCidrList',
     validator: {
       validate: (value) => problem(value) === undefined,
       defaultMessage: (args) => problem(args?.value) ?? '',

@@ -27,16 +27,19 @@ describe('GatewayEnv: HTTP hardening', () => {
   writeFileSync(key, 'pem');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('defaults: writes open, 1200 requests a minute, 32 streams, 10 s / 30 s / 16 KiB, no CORS, HTTP', () => {
+  it('defaults: writes open, 1200 requests a minute, 32 streams, 10 s / 75 s / 16 KiB, no CORS, HTTP', () => {
     const env = validate({});
     expect(env).toMatchObject({
       GATEWAY_RATE_LIMIT: 1200,
       GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000,
       GATEWAY_MAX_STREAMS_PER_IP: 32,
       GATEWAY_HEADERS_TIMEOUT_MS: 10_000,
-      GATEWAY_IDLE_TIMEOUT_MS: 30_000,
+      GATEWAY_IDLE_TIMEOUT_MS: 75_000,
       GATEWAY_MAX_HEADER_BYTES: 16_384,
     });
+    // Above the 60 s a proxy in front keeps upstream connections (ingress-nginx's
+    // upstream-keepalive-timeout, cloud load balancers): otherwise sporadic 502s.
+    expect(env.GATEWAY_IDLE_TIMEOUT_MS).toBeGreaterThan(60_000);
     for (const name of ['GATEWAY_API_KEYS', 'GATEWAY_CORS_ORIGINS', 'GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY'] as const) {
       expect(env[name]).toBeUndefined();
     }
@@ -111,5 +114,47 @@ describe('GatewayEnv: HTTP hardening', () => {
     expect(
       validate({ GATEWAY_TLS_CERT: '', GATEWAY_TLS_KEY: '' }).GATEWAY_TLS_CERT,
     ).toBeUndefined();
+  });
+});
+
+describe('GatewayEnv: scale-out', () => {
+  it('defaults: no trusted proxy, no Redis, 120 chat messages a minute per socket', () => {
+    const env = validate({});
+    expect(env.GATEWAY_TRUSTED_PROXIES).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.GATEWAY_CHAT_MESSAGES_PER_MINUTE).toBe(120);
+    expect(validate({ GATEWAY_TRUSTED_PROXIES: '', REDIS_URL: '' })).toMatchObject({
+      GATEWAY_TRUSTED_PROXIES: undefined,
+      REDIS_URL: undefined,
+    });
+  });
+
+  it.each([
+    ['10.0.0.0/8', ['10.0.0.0/8']],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['10.244.0.0/16, 192.168.1.7/32 ,fd00::/8', ['10.244.0.0/16', '192.168.1.7/32', 'fd00::/8']],
+    ['::1/128', ['::1/128']],
+    ['0.0.0.0/0', ['0.0.0.0/0']],
+  ])('reads GATEWAY_TRUSTED_PROXIES=%j', (raw, list) => {
+    expect(validate({ GATEWAY_TRUSTED_PROXIES: raw }).GATEWAY_TRUSTED_PROXIES).toEqual(list);
+  });
+
+  it.each([
+    ['10.0.0.0/33', /prefix length that is not 0-32/],
+    ['fd00::/129', /prefix length that is not 0-128/],
+    ['10.0.0.0/', /prefix length/],
+    ['10.0.0.0/8/8', /not an IP address or CIDR/],
+    ['ingress-nginx', /not an IP address or CIDR/],
+    ['10.0.0.256', /not an IP address or CIDR/],
+    ['10.0.0.0/8,,10.1.0.0/16', /empty entry/],
+  ])('refuses GATEWAY_TRUSTED_PROXIES=%j', (raw, reason) => {
+    expect(errorOf({ GATEWAY_TRUSTED_PROXIES: raw })).toMatch(reason);
+  });
+
+  it('takes REDIS_URL as a secret: a bad one is refused without being shown', () => {
+    expect(validate({ REDIS_URL: 'redis://redis:6379' }).REDIS_URL).toBe('redis://redis:6379');
+    const message = errorOf({ REDIS_URL: 'http://:hunter2@redis:6379' });
+    expect(message).toMatch(/REDIS_URL=\(secret, not shown\): must start with redis:\/\//);
+    expect(message).not.toContain('hunter2');
   });
 });

@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { GrpcEnv, IsReadableFile, RequiresEnv, SecretEnv } from '#config';
-import { CommaList, IsApiKeyList, IsOriginList } from './env-lists.js';
+import { GrpcEnv, IsReadableFile, IsRedisUrl, RequiresEnv, SecretEnv } from '#config';
+import { CommaList, IsApiKeyList, IsCidrList, IsOriginList } from './env-lists.js';
 import { IsGrpcTarget } from './is-grpc-target.js';
 
 /** The gateway's environment, validated at start-up. */
@@ -36,6 +36,15 @@ export class GatewayEnv extends GrpcEnv {
   @Min(0)
   @Max(600_000)
   GATEWAY_SHUTDOWN_DELAY_MS: number = 0;
+
+  /**
+   * How often each backend's grpc.health.v1 status is checked, in ms: what
+   * `/readyz` reports under `backends` and the `gateway_backend_up` gauge.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  GATEWAY_BACKEND_CHECK_INTERVAL_MS: number = 5000;
 
   /** Deadline of every unary gRPC call, in ms. */
   @IsInt()
@@ -80,6 +89,15 @@ export class GatewayEnv extends GrpcEnv {
   @Max(100_000)
   GATEWAY_CHAT_MAX_TEXT: number = 500;
 
+  /**
+   * Messages one chat WebSocket may send per minute; one more closes it with
+   * RESOURCE_EXHAUSTED (docs/matches-api.md, "Chat over WebSocket").
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  GATEWAY_CHAT_MESSAGES_PER_MINUTE: number = 120;
+
   // HTTP hardening (docs/security.md, "Gateway HTTP").
 
   /**
@@ -105,7 +123,10 @@ export class GatewayEnv extends GrpcEnv {
   @Max(24 * 3600_000)
   GATEWAY_RATE_LIMIT_WINDOW_MS: number = 60_000;
 
-  /** Open streams (watch, MJPEG, chat, upload) per client address (429 above); 0 = no cap. */
+  /**
+   * Open streams (watch, MJPEG, chat SSE and WebSocket, upload) per client
+   * address (429 above), across replicas with REDIS_URL; 0 = no cap.
+   */
   @IsInt()
   @Min(0)
   @Max(1_000_000)
@@ -121,11 +142,14 @@ export class GatewayEnv extends GrpcEnv {
    * A connection with no traffic for this long is closed, in ms: idle
    * keep-alive connections, stalled bodies, readers that stopped reading.
    * (Never below GATEWAY_DEADLINE_MS + 1 s while a request is being answered.)
+   * Keep it above the idle time of the proxy in front (ingress-nginx and most
+   * cloud load balancers keep upstream connections 60 s): a proxy that reuses
+   * a connection the gateway has just closed answers 502.
    */
   @IsInt()
   @Min(100)
   @Max(3600_000)
-  GATEWAY_IDLE_TIMEOUT_MS: number = 30_000;
+  GATEWAY_IDLE_TIMEOUT_MS: number = 75_000;
 
   /** Largest request head (request line and headers), in bytes (431 above). */
   @IsInt()
@@ -141,6 +165,29 @@ export class GatewayEnv extends GrpcEnv {
   @IsOptional()
   @IsOriginList()
   GATEWAY_CORS_ORIGINS?: string[];
+
+  /**
+   * Reverse proxies in front of the gateway (load balancers, the Ingress
+   * controller), as IP addresses or CIDRs, comma-separated. A request whose
+   * TCP peer is one of them has its client address taken from
+   * `X-Forwarded-For`: the rightmost address that is not a trusted proxy.
+   * Unset: the header is ignored and the client is the TCP peer.
+   */
+  @CommaList()
+  @IsOptional()
+  @IsCidrList()
+  GATEWAY_TRUSTED_PROXIES?: string[];
+
+  /**
+   * Redis shared by the gateway replicas (`redis://[user:password@]host:port[/db]`,
+   * or `rediss://`): the rate limit and the stream cap then count across all
+   * of them. Unset: each replica counts on its own. A secret: the URL may hold
+   * a password.
+   */
+  @SecretEnv()
+  @IsOptional()
+  @IsRedisUrl()
+  REDIS_URL?: string;
 
   /** PEM certificate (chain) of the gateway's own listener; with GATEWAY_TLS_KEY, it serves HTTPS. */
   @IsOptional()

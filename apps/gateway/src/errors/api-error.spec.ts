@@ -6,6 +6,7 @@ import {
   PayloadTooLargeException,
 } from '@nestjs/common';
 import { Metadata, status } from '@grpc/grpc-js';
+import { richStatus, richStatusTrailers } from '#proto';
 import { toApiError } from './api-error.js';
 
 /** An error shaped as @grpc/grpc-js raises it for a failed call. */
@@ -50,5 +51,37 @@ describe('toApiError', () => {
     expect(body).toEqual({ code: 13, status: 'INTERNAL', message: 'internal error' });
     expect(logged).toHaveBeenCalledWith(expect.stringContaining('secret internals at line 3'));
     logged.mockRestore();
+  });
+});
+
+describe('toApiError with rich details (google.rpc.Status)', () => {
+  it('adds the details in grpc-gateway JSON form, and Retry-After from RetryInfo', () => {
+    const message = 'chat broker unavailable';
+    const error = Object.assign(grpcError(status.UNAVAILABLE, message), {
+      metadata: richStatusTrailers(
+        richStatus(status.UNAVAILABLE, message, {
+          reason: 'CHAT_BROKER_UNAVAILABLE',
+          domain: 'stream.Soccer',
+          retryDelayMs: 1200,
+        }),
+      ),
+    });
+    expect(toApiError(error)).toEqual({
+      httpStatus: 503,
+      retryAfterSeconds: 2,
+      body: {
+        code: 14,
+        status: 'UNAVAILABLE',
+        message,
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'CHAT_BROKER_UNAVAILABLE',
+            domain: 'stream.Soccer',
+          },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.200s' },
+        ],
+      },
+    });
   });
 });

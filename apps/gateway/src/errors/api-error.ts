@@ -1,5 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { retryDelayMs, statusDetailsJson, statusFromTrailers } from '#proto';
 import { grpcStatusFromHttp, grpcStatusName, httpStatusFromGrpc } from './grpc-http-status.js';
 
 /** The one error body of the gateway's API. */
@@ -9,17 +11,28 @@ export interface ApiErrorBody {
   /** gRPC status name, e.g. "INVALID_ARGUMENT". */
   status: string;
   message: string;
+  /**
+   * The google.rpc.Status details the service sent (`grpc-status-details-bin`),
+   * each as `{"@type": "type.googleapis.com/google.rpc.BadRequest", …}`, the
+   * JSON grpc-gateway and Envoy give them; absent when there are none (as in
+   * proto3 JSON, and Envoy's `convert_grpc_status`).
+   */
+  details?: JsonObject[];
 }
 
 export interface ApiError {
   httpStatus: number;
   body: ApiErrorBody;
+  /** Seconds for `Retry-After`, from the error's RetryInfo. */
+  retryAfterSeconds?: number;
 }
 
 const logger = new Logger('ApiError');
 
 /** A gRPC call's error, as @grpc/grpc-js raises it. */
-function isGrpcError(e: unknown): e is Error & { code: number; details?: string } {
+function isGrpcError(
+  e: unknown,
+): e is Error & { code: number; details?: string; metadata?: Metadata } {
   return (
     e instanceof Error &&
     typeof (e as { code?: unknown }).code === 'number' &&
@@ -46,7 +59,17 @@ function body(code: number, message: string): ApiErrorBody {
 export function toApiError(exception: unknown): ApiError {
   if (isGrpcError(exception)) {
     const message = exception.details || exception.message;
-    return { httpStatus: httpStatusFromGrpc(exception.code), body: body(exception.code, message) };
+    const error: ApiError = {
+      httpStatus: httpStatusFromGrpc(exception.code),
+      body: body(exception.code, message),
+    };
+    const status = statusFromTrailers(exception.metadata);
+    if (status && status.details.length > 0) {
+      error.body.details = statusDetailsJson(status);
+      const delayMs = retryDelayMs(status);
+      if (delayMs !== undefined) error.retryAfterSeconds = Math.ceil(delayMs / 1000);
+    }
+    return error;
   }
   if (exception instanceof HttpException) {
     const httpStatus = exception.getStatus();

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
 import { grpcClientSecurity, type GrpcClientConfig, type GrpcServiceKey } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
@@ -21,7 +22,12 @@ export function backendClientConfig(
     url: config.get(BACKEND_URL_VARIABLES[key], { infer: true }),
     maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
     unaryDeadlineMs: config.get('GATEWAY_DEADLINE_MS', { infer: true }),
-    security: grpcClientSecurity(clientSecurityEnv(config)),
+    // Re-read while running (every channel shares them): a renewed client
+    // certificate or CA is used for new connections.
+    security: grpcClientSecurity(clientSecurityEnv(config), {
+      intervalMs: config.get('TLS_RELOAD_INTERVAL_MS', { infer: true }),
+      log: new Logger('Tls'),
+    }),
   };
 }
 

@@ -2,7 +2,7 @@ import { Global, Logger, Module, type OnApplicationBootstrap } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule } from '@nestjs/microservices';
 import { GrpcTelemetry } from '#observability';
-import { describeClientSecurity, grpcClientOptions } from '#proto';
+import { describeClientSecurity, grpcClientOptions, TlsMetrics } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { backendClientConfig, clientSecurityEnv } from './backend-client-config.js';
 
@@ -38,6 +38,8 @@ export const SOCCER_CLIENT = Symbol('SOCCER_CLIENT');
       },
     ]),
   ],
+  // The certificates' expiry and reloads (the clients' and the HTTPS listener's).
+  providers: [TlsMetrics],
   exports: [ClientsModule],
 })
 export class GrpcClientsModule implements OnApplicationBootstrap {

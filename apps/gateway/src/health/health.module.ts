@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { BackendReadiness } from './backend-readiness.service.js';
+import { BackendHealth } from './backend-health.service.js';
 import { HealthController } from './health.controller.js';
 import { ShutdownState } from './shutdown-state.js';
 
-/** `GET /healthz` (liveness) and `GET /readyz` (readiness: backends, shutdown). */
+/** `GET /healthz` (liveness) and `GET /readyz` (readiness, and the backends' health). */
 @Module({
   imports: [TerminusModule.forRoot()],
   controllers: [HealthController],
-  providers: [BackendReadiness, ShutdownState],
+  providers: [BackendHealth, ShutdownState],
   exports: [ShutdownState],
 })
 export class HealthModule {}

@@ -35,3 +35,24 @@ export class HealthReportSchema {
   @ApiProperty({ ...INDICATORS, description: 'every indicator' })
   details: Record<string, unknown>;
 }
+
+@ApiSchema({
+  name: 'ReadinessReport',
+  description:
+    "`/readyz`: the gateway's own readiness (`gateway`), plus `backends`: each backend's " +
+    'grpc.health.v1 status at its last check, which does not decide readiness.',
+})
+export class ReadinessReportSchema extends HealthReportSchema {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: {
+      ...INDICATOR,
+      properties: {
+        ...INDICATOR.properties,
+        checkedAt: { type: 'string', format: 'date-time', description: 'when it was checked' },
+      },
+    },
+    description: 'by backend: `cheese-service`, `soccer-service`',
+  })
+  backends: Record<string, unknown>;
+}

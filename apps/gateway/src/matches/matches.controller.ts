@@ -20,7 +20,12 @@ import {
   MatchListSchema,
   UploadResultSchema,
 } from '../openapi/models.js';
-import { ApiErrors, ApiEventStream, ApiMjpegStream } from '../openapi/responses.js';
+import {
+  ApiDeadlineHeaders,
+  ApiErrors,
+  ApiEventStream,
+  ApiMjpegStream,
+} from '../openapi/responses.js';
 import { MatchIdParams } from './dto/match-id.params.js';
 import { UploadQuery } from './dto/upload.query.js';
 import { MjpegQuery, WatchQuery } from './dto/watch.query.js';
@@ -63,6 +68,7 @@ export class MatchesController {
     type: MatchListSchema,
   })
   @ApiErrors(SOCCER_ERRORS)
+  @ApiDeadlineHeaders()
   list(): Promise<{ matches: MatchView[] }> {
     return this.matches.list();
   }
@@ -74,8 +80,14 @@ export class MatchesController {
   @ApiEventStream(
     'Events: `frame` per frame, data a `FrameEvent`; then `end` (data `{}`) when the match ' +
       'ends, or `error` (data an `ApiError`) when it fails after the first frame. A slow reader ' +
-      'gets the latest frame, never a queue. An error before the first frame is an HTTP error.',
+      'gets the latest frame, never a queue. An error before the first frame is an HTTP error. ' +
+      'With `Accept: application/x-ndjson`, NDJSON instead: a `{"result": FrameEvent}` line ' +
+      'per frame, a last `{"error": ApiError}` line on failure, the end of the body at the end.',
     'event: frame\ndata: {"seq":0,"ptsMs":0,"encoding":"JPEG","shape":"(360, 640, 3)","data":"/9j/4AAQ..."}\n\n',
+    {
+      example:
+        '{"result":{"seq":0,"ptsMs":0,"encoding":"JPEG","shape":"(360, 640, 3)","data":"/9j/4AAQ..."}}\n',
+    },
   )
   @ApiErrors(WATCH_ERRORS)
   watch(

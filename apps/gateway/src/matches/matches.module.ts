@@ -21,5 +21,7 @@ import { SharedWatches } from './watch/shared-watches.js';
     MatchUploadService,
     MatchChatService,
   ],
+  // One count of open streams per address, gRPC-Web/Connect streams included.
+  exports: [OpenStreams],
 })
 export class MatchesModule {}

@@ -15,37 +15,12 @@ export const SHUTTING_DOWN: ApiErrorBody = {
  * match or a chat never ends by itself, and the HTTP server cannot close
  * while they run, so shutdown ends them first: each gets its last event and
  * its gRPC call is cancelled. (Uploads are ordinary requests: the server
- * lets them finish.) Also counts each client's open streams, uploads
- * included, for the cap per client (OpenStreamLimitGuard).
+ * lets them finish.) Each client's open streams are counted by StreamCap
+ * (security/), for the cap per client.
  */
 @Injectable()
 export class OpenStreams implements BeforeApplicationShutdown {
   private readonly closers = new Set<() => void>();
-  private readonly perClient = new Map<string, number>();
-
-  /**
-   * Counts one more stream of `client`, unless it has `max` open already:
-   * returns the function that uncounts it (once, however often called), or
-   * undefined when refused.
-   */
-  admit(client: string, max: number): (() => void) | undefined {
-    const open = this.perClient.get(client) ?? 0;
-    if (open >= max) return undefined;
-    this.perClient.set(client, open + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.perClient.get(client) ?? 1) - 1;
-      if (left > 0) this.perClient.set(client, left);
-      else this.perClient.delete(client);
-    };
-  }
-
-  /** Streams `client` has open (as counted by `admit`). */
-  openFrom(client: string): number {
-    return this.perClient.get(client) ?? 0;
-  }
 
   /** Registers how to end one stream; returns the function that forgets it. */
   add(close: () => void): () => void {

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { CheeseView } from '../cheese/cheese-orders.service.js';
 import type { ApiErrorBody } from '../errors/api-error.js';
 import type { ChatMessageView } from '../matches/chat/match-chat.service.js';
@@ -19,6 +20,26 @@ export class ApiErrorSchema implements ApiErrorBody {
 
   @ApiProperty({ example: 'unknown cheese type 42; valid types: EMMENTAL (0), BRIE (1), ...' })
   message: string;
+
+  @ApiPropertyOptional({
+    description:
+      "the service's google.rpc.Status details (ErrorInfo, BadRequest, RetryInfo, " +
+      'ResourceInfo, …) in the JSON form grpc-gateway and Envoy use; absent when none',
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['@type'],
+      properties: { '@type': { type: 'string' } },
+      additionalProperties: true,
+    },
+    example: [
+      {
+        '@type': 'type.googleapis.com/google.rpc.BadRequest',
+        fieldViolations: [{ field: 'type', description: 'unknown cheese type 42; …' }],
+      },
+    ],
+  })
+  details?: JsonObject[];
 }
 
 @ApiSchema({ name: 'CheeseType' })

@@ -73,7 +73,7 @@ describe('the OpenAPI document covers every route of the gateway', () => {
       for (const m of [method].flat()) routes.push(`${m} ${url}`);
     });
     // As main.ts does.
-    configureHttpPlatform(app, 16 * 1024);
+    await configureHttpPlatform(app, 16 * 1024);
     setupOpenApi(app);
     await app.init();
     await fastify.ready();

@@ -14,9 +14,12 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Cheese Farm & Soccer gateway')
     .setDescription(
       'REST, SSE and MJPEG in front of the gRPC services cheese-service ' +
-        '(`cheesefarm.CheeseService`) and soccer-service (`stream.Soccer`). Every error has ' +
-        'one body, `{code, status, message}`, with the gRPC status that caused it; the HTTP ' +
-        "status follows grpc-gateway's table. Unknown body fields and query parameters are 400. " +
+        '(`cheesefarm.CheeseService`) and soccer-service (`stream.Soccer`), and every method ' +
+        'of both as gRPC-Web and Connect at `/{package}.{Service}/{Method}`. Every error has ' +
+        'one body, `{code, status, message, details?}`, with the gRPC status that caused it ' +
+        "and the service's google.rpc details; the HTTP status follows grpc-gateway's table. " +
+        "`Grpc-Timeout` or `Request-Timeout` shortens a call's deadline. JSON answers are " +
+        'brotli/gzip-compressed on request. Unknown body fields and query parameters are 400. ' +
         'The writes (PUT video, POST chat) need an API key when the gateway has any; every ' +
         'route but the probes and /metrics is rate limited per client address (429, ' +
         '`Retry-After`), and streams are capped per client address.',

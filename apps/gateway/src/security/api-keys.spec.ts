@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeys, presentedApiKey } from './api-keys.js';
+import { ApiKeys, presentedApiKey, presentedWebSocketApiKey } from './api-keys.js';
 
 const KEY_A = 'gw-key-a-3f9c1d7e5b2a8064';
 const KEY_B = 'gw-key-b-8e2b6a0d4c7f1953';
@@ -35,5 +35,28 @@ describe('presentedApiKey', () => {
     [{ authorization: `Bearer ${KEY_A} extra` }, undefined],
   ])('%j -> %s', (headers, key) => {
     expect(presentedApiKey(headers)).toBe(key);
+  });
+});
+
+describe('presentedWebSocketApiKey', () => {
+  const asProtocol = (key: string) => `apikey.${Buffer.from(key).toString('base64url')}`;
+
+  it.each([
+    // Headers first, as for every write.
+    [{ 'x-api-key': KEY_A, 'sec-websocket-protocol': `chat.v1, ${asProtocol(KEY_B)}` }, KEY_A],
+    [{ authorization: `Bearer ${KEY_A}` }, KEY_A],
+    // A browser can only send subprotocols: the key base64url-encoded in one.
+    [{ 'sec-websocket-protocol': `chat.v1, ${asProtocol(KEY_B)}` }, KEY_B],
+    [
+      { 'sec-websocket-protocol': `${asProtocol('k/e+y=with:odd@chars')},chat.v1` },
+      'k/e+y=with:odd@chars',
+    ],
+    [{ 'sec-websocket-protocol': 'chat.v1' }, undefined],
+    [{}, undefined],
+    // Not base64url: a wrong key, never taken as none.
+    [{ 'sec-websocket-protocol': 'chat.v1, apikey.a+b/c=' }, ''],
+    [{ 'sec-websocket-protocol': 'apikey.' }, ''],
+  ])('%j -> %j', (headers, key) => {
+    expect(presentedWebSocketApiKey(headers)).toBe(key);
   });
 });

@@ -41,3 +41,30 @@ export function presentedApiKey(headers: IncomingHttpHeaders): string | undefine
   const match = /^Bearer +(\S+) *$/i.exec(headers.authorization ?? '');
   return match?.[1];
 }
+
+/** The chat WebSocket's own subprotocol, which the gateway selects. */
+export const CHAT_SUBPROTOCOL = 'chat.v1';
+/** Prefix of the subprotocol that carries an API key, base64url-encoded, from a browser. */
+export const API_KEY_SUBPROTOCOL_PREFIX = 'apikey.';
+
+/**
+ * The key a WebSocket handshake presents: as `presentedApiKey` reads
+ * headers (command-line clients), else from a `Sec-WebSocket-Protocol`
+ * entry `apikey.<base64url(key)>`, the one place a browser's `new
+ * WebSocket(url, protocols)` can put it. Not the query string: URLs end up
+ * in access logs, proxies' included, and browser history. (Kubernetes'
+ * API server takes bearer tokens from WebSocket clients the same way.)
+ */
+export function presentedWebSocketApiKey(headers: IncomingHttpHeaders): string | undefined {
+  const key = presentedApiKey(headers);
+  if (key !== undefined) return key;
+  const offered = headers['sec-websocket-protocol']?.split(',') ?? [];
+  for (const protocol of offered.map((p) => p.trim())) {
+    if (!protocol.startsWith(API_KEY_SUBPROTOCOL_PREFIX)) continue;
+    const encoded = protocol.slice(API_KEY_SUBPROTOCOL_PREFIX.length);
+    // base64url only: anything else is no key, not a garbled one.
+    if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return '';
+    return Buffer.from(encoded, 'base64url').toString('utf8');
+  }
+  return undefined;
+}

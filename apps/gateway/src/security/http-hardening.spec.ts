@@ -27,6 +27,12 @@ describe('listenerOptions', () => {
     });
   });
 
+  it('reads X-Forwarded-For only from GATEWAY_TRUSTED_PROXIES', () => {
+    expect(listenerOptions(ENV).trustProxy).toBe(false);
+    const trusting = listenerOptions({ ...ENV, GATEWAY_TRUSTED_PROXIES: ['10.0.0.0/8', '::1'] });
+    expect(trusting.trustProxy).toEqual(['10.0.0.0/8', '::1']);
+  });
+
   it('never cuts a request before its unary answer may come, checks often enough for short timeouts', () => {
     const options = listenerOptions({ ...ENV, GATEWAY_IDLE_TIMEOUT_MS: 1000, GATEWAY_HEADERS_TIMEOUT_MS: 500 });
     expect(options.connectionTimeout).toBe(6000);

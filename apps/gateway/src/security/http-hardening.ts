@@ -19,12 +19,13 @@ type ListenerEnv = Pick<
   | 'GATEWAY_UPLOAD_TIMEOUT_MS'
   | 'GATEWAY_TLS_CERT'
   | 'GATEWAY_TLS_KEY'
+  | 'GATEWAY_TRUSTED_PROXIES'
 >;
 
 /** Fastify's options of the listener: HTTP or HTTPS, and the limits against slow clients. */
 export type ListenerOptions = Pick<
   FastifyServerOptions,
-  'keepAliveTimeout' | 'connectionTimeout' | 'requestTimeout' | 'clientErrorHandler'
+  'keepAliveTimeout' | 'connectionTimeout' | 'requestTimeout' | 'clientErrorHandler' | 'trustProxy'
 > & { http?: ServerOptions; https?: HttpsServerOptions };
 
 /**
@@ -48,6 +49,11 @@ export type ListenerOptions = Pick<
  *
  * With GATEWAY_TLS_CERT and GATEWAY_TLS_KEY it serves HTTPS; the files are
  * read and checked now (PEM, key of the certificate), as for gRPC.
+ *
+ * `trustProxy`: GATEWAY_TRUSTED_PROXIES, given to Fastify, whose proxy-addr
+ * then makes `request.ip` the rightmost `X-Forwarded-For` address that is
+ * not a trusted proxy, and only for requests whose TCP peer is one (else the
+ * peer itself; clientAddress). Unset: `false`, the header is never read.
  */
 export function listenerOptions(env: ListenerEnv): ListenerOptions {
   const headersTimeout = env.GATEWAY_HEADERS_TIMEOUT_MS;
@@ -63,6 +69,7 @@ export function listenerOptions(env: ListenerEnv): ListenerOptions {
     connectionTimeout: Math.max(env.GATEWAY_IDLE_TIMEOUT_MS, env.GATEWAY_DEADLINE_MS + 1000),
     requestTimeout,
     clientErrorHandler: answerClientError(env.GATEWAY_MAX_HEADER_BYTES),
+    trustProxy: env.GATEWAY_TRUSTED_PROXIES ? [...env.GATEWAY_TRUSTED_PROXIES] : false,
   };
   if (env.GATEWAY_TLS_CERT && env.GATEWAY_TLS_KEY) {
     const pair = readKeyPair(
@@ -160,8 +167,9 @@ export function helmetOptions({ https }: { https: boolean }): FastifyHelmetOptio
 /**
  * CORS for GATEWAY_CORS_ORIGINS (`*`, or exact origins): pages of those
  * origins may call the API with the headers it reads, and read the request
- * id and `Retry-After` of the answers. No credentials: the API uses no
- * cookies; a key travels in a header.
+ * id and `Retry-After` of the answers; gRPC-Web and Connect clients
+ * (connect-web) send and read their protocols' headers. No credentials: the
+ * API uses no cookies; a key travels in a header.
  */
 export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
   return {
@@ -174,8 +182,21 @@ export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
       'x-request-id',
       'traceparent',
       'tracestate',
+      'grpc-timeout',
+      'request-timeout',
+      // gRPC-Web and Connect (what connect-web sends).
+      'x-grpc-web',
+      'x-user-agent',
+      'connect-protocol-version',
+      'connect-timeout-ms',
     ],
-    exposedHeaders: ['x-request-id', 'retry-after'],
+    exposedHeaders: [
+      'x-request-id',
+      'retry-after',
+      'grpc-status',
+      'grpc-message',
+      'grpc-status-details-bin',
+    ],
     maxAge: 600,
   };
 }

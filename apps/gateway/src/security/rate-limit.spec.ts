@@ -41,13 +41,21 @@ describe('FixedWindowCounters', () => {
 
 describe('rateLimitOptions', () => {
   it('limits per client address over all routes; 0 turns it off', () => {
-    const on = rateLimitOptions({ GATEWAY_RATE_LIMIT: 5, GATEWAY_RATE_LIMIT_WINDOW_MS: 1000 });
+    const storage = new FixedWindowCounters();
+    const on = rateLimitOptions(
+      { GATEWAY_RATE_LIMIT: 5, GATEWAY_RATE_LIMIT_WINDOW_MS: 1000 },
+      storage,
+    );
     if (Array.isArray(on)) throw new Error('expected module options');
-    expect(on.throttlers).toEqual([{ limit: 5, ttl: 1000 }]);
+    expect(on.throttlers).toEqual([{ name: 'default', limit: 5, ttl: 1000 }]);
+    expect(on.storage).toBe(storage);
     expect(on.generateKey!({} as never, '127.0.0.1', 'default')).toBe('127.0.0.1');
     expect(on.getTracker!({ ip: '::ffff:127.0.0.1' }, {} as never)).toBe('127.0.0.1');
     expect(on.skipIf!({} as never)).toBe(false);
-    const off = rateLimitOptions({ GATEWAY_RATE_LIMIT: 0, GATEWAY_RATE_LIMIT_WINDOW_MS: 1000 });
+    const off = rateLimitOptions(
+      { GATEWAY_RATE_LIMIT: 0, GATEWAY_RATE_LIMIT_WINDOW_MS: 1000 },
+      storage,
+    );
     expect(!Array.isArray(off) && off.skipIf!({} as never)).toBe(true);
   });
 });

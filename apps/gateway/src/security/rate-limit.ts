@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, HttpException, HttpStatus } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { GatewayEnv } from '../config/gateway.env.js';
@@ -11,7 +11,7 @@ export const RETRY_AFTER_HEADER = {
 };
 
 /** What the throttler's storage answers (the type is not exported). */
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 interface Window {
   hits: number;
@@ -64,27 +64,65 @@ export class FixedWindowCounters implements ThrottlerStorage {
   }
 }
 
-type RateLimitEnv = Pick<GatewayEnv, 'GATEWAY_RATE_LIMIT' | 'GATEWAY_RATE_LIMIT_WINDOW_MS'>;
+export type RateLimitEnv = Pick<GatewayEnv, 'GATEWAY_RATE_LIMIT' | 'GATEWAY_RATE_LIMIT_WINDOW_MS'>;
+
+/** The throttler's name for the one rate limit (its storage keys carry it). */
+const THROTTLER_NAME = 'default';
+
+/** The 429's message: which limit, and when to come back. */
+function tooManyRequests(env: RateLimitEnv, retryInS: number): string {
+  return (
+    `too many requests from this address: more than ${env.GATEWAY_RATE_LIMIT} in ` +
+    `${env.GATEWAY_RATE_LIMIT_WINDOW_MS / 1000} s; retry in ${retryInS} s`
+  );
+}
 
 /**
  * @nestjs/throttler's options: GATEWAY_RATE_LIMIT requests per
  * GATEWAY_RATE_LIMIT_WINDOW_MS per client address, over all routes
  * together (its default key is per route); 0 turns it off. The guard sets
  * `Retry-After` on a 429; the exception filter gives it the API's body.
+ * `storage` counts (RateLimitStorage: in Redis when shared).
  */
-export function rateLimitOptions(env: RateLimitEnv): ThrottlerModuleOptions {
+export function rateLimitOptions(
+  env: RateLimitEnv,
+  storage: ThrottlerStorage,
+): ThrottlerModuleOptions {
   const limit = env.GATEWAY_RATE_LIMIT;
-  const windowMs = env.GATEWAY_RATE_LIMIT_WINDOW_MS;
   return {
-    throttlers: [{ limit, ttl: windowMs }],
-    storage: new FixedWindowCounters(),
+    throttlers: [{ name: THROTTLER_NAME, limit, ttl: env.GATEWAY_RATE_LIMIT_WINDOW_MS }],
+    storage,
     skipIf: () => limit === 0,
     getTracker: (request) => clientAddress(request),
     generateKey: (_context, tracker) => tracker,
-    errorMessage: (_context, { timeToBlockExpire }) =>
-      `too many requests from this address: more than ${limit} in ${windowMs / 1000} s; ` +
-      `retry in ${timeToBlockExpire} s`,
+    errorMessage: (_context, { timeToBlockExpire }) => tooManyRequests(env, timeToBlockExpire),
   };
+}
+
+/**
+ * Counts one request of `request`'s client as the rate limit's guard does,
+ * for what is not a Nest route (the chat WebSocket's handshake): throws the
+ * same 429, after setting `Retry-After` through `setHeader`.
+ */
+export async function countRequest(
+  env: RateLimitEnv,
+  storage: ThrottlerStorage,
+  request: { ip?: string },
+  setHeader: (name: string, value: string) => void,
+): Promise<void> {
+  const limit = env.GATEWAY_RATE_LIMIT;
+  if (limit === 0) return;
+  const windowMs = env.GATEWAY_RATE_LIMIT_WINDOW_MS;
+  const { isBlocked, timeToBlockExpire } = await storage.increment(
+    clientAddress(request),
+    windowMs,
+    limit,
+    windowMs,
+    THROTTLER_NAME,
+  );
+  if (!isBlocked) return;
+  setHeader('retry-after', String(timeToBlockExpire));
+  throw new HttpException(tooManyRequests(env, timeToBlockExpire), HttpStatus.TOO_MANY_REQUESTS);
 }
 
 /** Documents the rate limit's 429 on every route of a controller. */

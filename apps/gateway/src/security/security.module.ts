@@ -1,27 +1,52 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { GatewayEnv } from '../config/gateway.env.js';
+import { HttpsCertificateReload } from './https-certificate-reload.js';
+import { LimitMetrics } from './limit-metrics.js';
+import { LimitsRedis } from './limits-redis.js';
 import { rateLimitOptions } from './rate-limit.js';
+import { RateLimitStorage } from './rate-limit-storage.js';
+import { StreamCap } from './stream-cap.js';
+
+/** What the limits count with: Redis when shared, the metrics, the counters. */
+@Module({
+  providers: [LimitsRedis, LimitMetrics, RateLimitStorage, StreamCap],
+  exports: [LimitsRedis, LimitMetrics, RateLimitStorage, StreamCap],
+})
+class LimitsModule {}
 
 /**
  * The rate limit, as a global guard on every Nest route but the probes and
  * /metrics (`@SkipThrottle()`). The API key (`@RequiresApiKey()`) and the
  * stream cap (`@CountsAsOpenStream()`) are route guards; the listener's
- * limits, headers and CORS are Fastify's (http-hardening.ts).
+ * limits, headers and CORS are Fastify's (http-hardening.ts); its HTTPS
+ * certificate is reloaded when renewed (HttpsCertificateReload). Both limits
+ * count per client address (clientAddress), across replicas when the
+ * gateway has REDIS_URL (LimitsRedis). Global: the stream cap and the rate
+ * limit's storage are also used outside Nest's routes (the chat WebSocket).
  */
+@Global()
 @Module({
   imports: [
+    LimitsModule,
     ThrottlerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<GatewayEnv, true>) =>
-        rateLimitOptions({
-          GATEWAY_RATE_LIMIT: config.get('GATEWAY_RATE_LIMIT', { infer: true }),
-          GATEWAY_RATE_LIMIT_WINDOW_MS: config.get('GATEWAY_RATE_LIMIT_WINDOW_MS', { infer: true }),
-        }),
+      imports: [LimitsModule],
+      inject: [ConfigService, RateLimitStorage],
+      useFactory: (config: ConfigService<GatewayEnv, true>, storage: RateLimitStorage) =>
+        rateLimitOptions(
+          {
+            GATEWAY_RATE_LIMIT: config.get('GATEWAY_RATE_LIMIT', { infer: true }),
+            GATEWAY_RATE_LIMIT_WINDOW_MS: config.get('GATEWAY_RATE_LIMIT_WINDOW_MS', {
+              infer: true,
+            }),
+          },
+          storage,
+        ),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }, HttpsCertificateReload],
+  exports: [LimitsModule],
 })
 export class SecurityModule {}

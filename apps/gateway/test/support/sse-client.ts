@@ -1,4 +1,4 @@
-import { get, type IncomingMessage } from 'node:http';
+import { get, type IncomingMessage, type RequestOptions } from 'node:http';
 
 export interface SseEvent {
   event: string;
@@ -37,9 +37,10 @@ export class SseClient {
     res.on('error', end);
   }
 
-  static open(url: string): Promise<SseClient> {
+  /** `options`: e.g. `localAddress` and `headers`, to be another client (or a proxy). */
+  static open(url: string, options: RequestOptions = {}): Promise<SseClient> {
     return new Promise((resolve, reject) => {
-      get(url, (res) => resolve(new SseClient(res))).on('error', reject);
+      get(url, options, (res) => resolve(new SseClient(res))).on('error', reject);
     });
   }
 

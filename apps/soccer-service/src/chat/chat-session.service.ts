@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { GrpcOperations, stream } from '#proto';
+import { GrpcOperations, richRpcException, stream } from '#proto';
+import { SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
+import { MAX_RECONNECT_DELAY_MS } from './redis-chat-room-bus.js';
 import { checkText, readJoin, type ChatJoin } from './chat-input.js';
 import {
   CHAT_ROOM_BUS,
@@ -22,11 +24,15 @@ export interface ChatLimits {
   maxPending: number;
 }
 
-/** The status of a chat the bus cannot carry: its broker (Redis) is unreachable. */
+/**
+ * The status of a chat the bus cannot carry: its broker (Redis) is
+ * unreachable. Worth a new try once the bus has tried to reconnect.
+ */
 function brokerUnavailable(): RpcException {
-  return new RpcException({
-    code: status.UNAVAILABLE,
-    message: 'chat broker unavailable; join again later',
+  return richRpcException(status.UNAVAILABLE, 'chat broker unavailable; join again later', {
+    reason: 'CHAT_BROKER_UNAVAILABLE',
+    domain: SOCCER_ERROR_DOMAIN,
+    retryDelayMs: MAX_RECONNECT_DELAY_MS,
   });
 }
 
@@ -59,9 +65,10 @@ export class ChatSessionService {
       const shutdown = this.operations.shutdownSignal;
       const stop = () =>
         subscriber.error(
-          new RpcException({
-            code: status.UNAVAILABLE,
-            message: 'server is shutting down; join again to continue',
+          richRpcException(status.UNAVAILABLE, 'server is shutting down; join again to continue', {
+            reason: 'SHUTTING_DOWN',
+            domain: SOCCER_ERROR_DOMAIN,
+            retryDelayMs: 0,
           }),
         );
       const brokerLost = () => subscriber.error(brokerUnavailable());
@@ -84,10 +91,15 @@ export class ChatSessionService {
         }
         this.logger.warn(`dropped ${member?.user} from room ${member?.room}: too slow a reader`);
         subscriber.error(
-          new RpcException({
-            code: status.RESOURCE_EXHAUSTED,
-            message: `too slow: more than ${this.limits.maxPending} messages waiting to be read; join again to continue`,
-          }),
+          richRpcException(
+            status.RESOURCE_EXHAUSTED,
+            `too slow: more than ${this.limits.maxPending} messages waiting to be read; join again to continue`,
+            {
+              reason: 'CHAT_READER_TOO_SLOW',
+              domain: SOCCER_ERROR_DOMAIN,
+              metadata: { maxPending: String(this.limits.maxPending) },
+            },
+          ),
         );
       };
 

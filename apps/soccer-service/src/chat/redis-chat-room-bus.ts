@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+import { redactedUrl } from '#config';
 import {
   channelRoom,
   decodeChatEnvelope,
@@ -21,7 +22,7 @@ const HEARTBEAT_MS = 5_000;
 /** How long start-up waits for Redis before serving anyway (chat UNAVAILABLE until it comes). */
 const STARTUP_WAIT_MS = 3_000;
 /** Longest pause between reconnection attempts. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
+export const MAX_RECONNECT_DELAY_MS = 2_000;
 
 interface Member {
   receive: ChatListener;
@@ -308,16 +309,4 @@ async function quit(connection: Redis): Promise<void> {
     return;
   }
   await connection.quit().catch(() => connection.disconnect());
-}
-
-/** The URL without user name and password, for logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparsable REDIS_URL)';
-  }
 }

@@ -1,6 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { GrpcServiceEnv, SecretEnv } from '#config';
-import { IsRedisUrl } from './redis-url.js';
+import { GrpcServiceEnv, IsRedisUrl, SecretEnv } from '#config';
 
 /** soccer-service's environment, validated at start-up. */
 export class SoccerServiceEnv extends GrpcServiceEnv {

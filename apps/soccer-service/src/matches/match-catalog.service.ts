@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
-import { stream } from '#proto';
+import { richRpcException, stream } from '#proto';
 import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
 import type { MediaTools } from '../media/media-tools.js';
-import { MATCH_ID_PATTERN } from '../media/match-id.js';
+import { MATCH_ID_PATTERN, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { NotAVideoError, probeVideo, type VideoInfo } from '../media/video-probe.js';
 import { ffmpegFrames } from './file/ffmpeg-frames.js';
+import type { FrameTarget } from './file/fixed-size-frames.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
 import { syntheticFrames } from './synthetic/synthetic-frames.js';
 import { SYNTHETIC_MATCHES, syntheticMatch } from './synthetic/synthetic-matches.js';
@@ -18,8 +19,15 @@ export interface OpenMatch {
   width: number;
   height: number;
   fps: number;
-  /** Frames as H x W x 3 bytes, produced as they are pulled. */
-  frames(order: PixelOrder, signal: AbortSignal): AsyncIterable<Buffer> | Iterable<Buffer>;
+  /**
+   * Frames as H x W x 3 bytes, produced as they are pulled; decoded frames
+   * are written into the buffers `target` gives, when given.
+   */
+  frames(
+    order: PixelOrder,
+    signal: AbortSignal,
+    target?: FrameTarget,
+  ): AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
 /** The matches: built-in synthetic ones and {MEDIA_DIR}/{id}.mp4 files. */
@@ -69,7 +77,11 @@ export class MatchCatalogService {
     }
     const file = this.path(id);
     if (!(await stat(file).catch(() => undefined))?.isFile()) {
-      throw new RpcException({ code: status.NOT_FOUND, message: `no match ${id}` });
+      throw richRpcException(status.NOT_FOUND, `no match ${id}`, {
+        reason: 'MATCH_NOT_FOUND',
+        domain: SOCCER_ERROR_DOMAIN,
+        resource: { type: 'match', name: id, description: `no built-in match and no ${id}.mp4` },
+      });
     }
     const { ffmpeg, ffprobe } = this.tools;
     if (!ffmpeg || !ffprobe) {
@@ -85,7 +97,8 @@ export class MatchCatalogService {
     });
     return {
       ...info,
-      frames: (order, signal) => ffmpegFrames({ ffmpeg, file, ...info }, order, signal),
+      frames: (order, signal, target) =>
+        ffmpegFrames({ ffmpeg, file, ...info }, order, signal, target),
     };
   }
 

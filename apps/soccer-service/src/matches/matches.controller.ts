@@ -4,9 +4,10 @@ import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import { stream } from '#proto';
 import { MatchCatalogService } from './match-catalog.service.js';
-import { WatchService } from './watch.service.js';
+import { WatchService, type WatchedVideo } from './watch.service.js';
 
-type MatchesRpcs = Pick<stream.SoccerController, 'watch' | 'listMatches'>;
+// Watch writes Videos the generated interface does not know: pre-encoded ones (VideoMessages).
+type MatchesRpcs = Pick<stream.SoccerController, 'listMatches'>;
 
 /** `stream.Soccer` Watch and ListMatches: wiring only. */
 @Controller()
@@ -21,7 +22,7 @@ export class MatchesController implements MatchesRpcs {
     request: stream.Match,
     _metadata: Metadata,
     call: ServerWritableStream<stream.Match, stream.Video>,
-  ): Observable<stream.Video> {
+  ): Observable<WatchedVideo> {
     return this.watches.watch(request, call);
   }
 

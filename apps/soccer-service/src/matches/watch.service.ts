@@ -5,11 +5,12 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { GrpcOperations, stream } from '#proto';
-import { checkMatchId } from '../media/match-id.js';
+import { EncodedMessage, GrpcOperations, richRpcException, stream } from '#proto';
+import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
+import { VideoMessages } from './video-messages.js';
 
 /**
  * Streams a match's frames, pulled one at a time at the pace of the reader:
@@ -39,8 +40,8 @@ export class WatchService implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.sources]);
   }
 
-  watch(request: stream.Match, call: Writable): Observable<stream.Video> {
-    return new Observable<stream.Video>((subscriber) => {
+  watch(request: stream.Match, call: Writable): Observable<WatchedVideo> {
+    return new Observable<WatchedVideo>((subscriber) => {
       const shutdown = this.operations.shutdownSignal;
       if (shutdown.aborted) {
         subscriber.error(shuttingDown());
@@ -63,10 +64,10 @@ export class WatchService implements BeforeApplicationShutdown {
         validateRequest(request);
         const match = await this.catalog.open(checkMatchId(request.id));
         const frames = this.metrics.watchFrames(request.encoding);
-        for await (const video of this.videos(match, request, abort.signal)) {
+        for await (const { video, bytes } of this.videos(match, request, abort.signal)) {
           await whenWritable(call, abort.signal);
           subscriber.next(video);
-          frames.sent(video.data.length);
+          frames.sent(bytes);
           if (++sent === request.maxFrames) break;
         }
       };
@@ -99,47 +100,65 @@ export class WatchService implements BeforeApplicationShutdown {
     });
   }
 
-  private async *videos(match: OpenMatch, request: stream.Match, signal: AbortSignal) {
+  /**
+   * The Video messages of `match` with their frame's size. Raw frames go
+   * pre-encoded (VideoMessages: a decoded frame lands in the message that
+   * carries it); JPEG ones as objects for protobufjs to encode.
+   */
+  private async *videos(
+    match: OpenMatch,
+    request: stream.Match,
+    signal: AbortSignal,
+  ): AsyncGenerator<{ video: WatchedVideo; bytes: number }> {
     const jpeg = request.encoding === stream.Encoding.JPEG;
     const dataShape = `(${match.height}, ${match.width}, 3)`;
     const frameMs = 1000 / match.fps;
     const pace = request.fps > 0 ? 1000 / request.fps : 0;
+    const raw = jpeg
+      ? undefined
+      : new VideoMessages(match.width * match.height * 3, 'uint8', dataShape, request.encoding);
     const started = performance.now();
     let seq = 0;
-    for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal)) {
+    for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal, raw?.frameTarget)) {
       if (pace) {
         const wait = started + seq * pace - performance.now();
         if (wait > 0) await sleep(wait, undefined, { signal });
       }
-      const data = jpeg
-        ? await encodeJpeg(
-            frame,
-            match.width,
-            match.height,
-            request.jpegQuality || DEFAULT_JPEG_QUALITY,
-          )
-        : frame;
-      yield {
-        data,
-        dataType: 'uint8',
-        dataShape,
-        seq,
-        ptsMs: Math.round(seq * frameMs),
-        encoding: request.encoding,
-      } satisfies stream.Video;
+      const ptsMs = Math.round(seq * frameMs);
+      if (raw) {
+        yield { video: raw.message(frame, seq, ptsMs), bytes: frame.length };
+      } else {
+        const quality = request.jpegQuality || DEFAULT_JPEG_QUALITY;
+        const data = await encodeJpeg(frame, match.width, match.height, quality);
+        const video = {
+          data,
+          dataType: 'uint8',
+          dataShape,
+          seq,
+          ptsMs,
+          encoding: request.encoding,
+        };
+        yield { video: video satisfies stream.Video, bytes: data.length };
+      }
       seq++;
     }
   }
 }
 
+/** What a Watch call writes: a Video, or one already in its wire form. */
+export type WatchedVideo = stream.Video | EncodedMessage;
+
 function validateRequest(request: stream.Match): void {
-  const bad = (message: string) => new RpcException({ code: status.INVALID_ARGUMENT, message });
+  const bad = (message: string, field: string) =>
+    invalidArgument(message, 'INVALID_WATCH_REQUEST', field);
   const known = [stream.Encoding.RAW, stream.Encoding.JPEG];
   if (!known.includes(request.encoding)) {
-    throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`);
+    throw bad(`unknown encoding ${request.encoding}; valid: RAW (0), JPEG (1)`, 'encoding');
   }
-  if (request.jpegQuality > 100) throw bad(`jpeg_quality ${request.jpegQuality} is over 100`);
-  if (request.fps > 1000) throw bad(`fps ${request.fps} is over 1000`);
+  if (request.jpegQuality > 100) {
+    throw bad(`jpeg_quality ${request.jpegQuality} is over 100`, 'jpeg_quality');
+  }
+  if (request.fps > 1000) throw bad(`fps ${request.fps} is over 1000`, 'fps');
 }
 
 /** Resolves once `call` takes writes without buffering; rejects on abort. */
@@ -147,10 +166,12 @@ async function whenWritable(call: Writable, signal: AbortSignal): Promise<void> 
   if (call.writableNeedDrain) await once(call, 'drain', { signal });
 }
 
+/** Watch again now: another replica serves it (RetryInfo 0, so retries go at once). */
 function shuttingDown(): RpcException {
-  return new RpcException({
-    code: status.UNAVAILABLE,
-    message: 'server is shutting down; watch again to continue',
+  return richRpcException(status.UNAVAILABLE, 'server is shutting down; watch again to continue', {
+    reason: 'SHUTTING_DOWN',
+    domain: SOCCER_ERROR_DOMAIN,
+    retryDelayMs: 0,
   });
 }
 

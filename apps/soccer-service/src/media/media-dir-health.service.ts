@@ -48,7 +48,8 @@ export class MediaDirHealthService implements OnApplicationBootstrap, OnModuleDe
       .then(
         () => undefined,
         (err: unknown) =>
-          `MEDIA_DIR ${this.dir} is not writable (${err instanceof Error ? err.message : String(err)})`,
+          `MEDIA_DIR ${this.dir} is not writable (${err instanceof Error ? err.message : String(err)})` +
+          permissionHint(err),
       )
       .then((reason) =>
         this.operations.setCheck(grpcServiceName('soccer'), MEDIA_DIR_CHECK, reason),
@@ -70,4 +71,17 @@ export async function checkWritable(dir: string): Promise<void> {
     throw err;
   }
   await rm(probe);
+}
+
+/**
+ * For a permission error, who the process is: a shared volume that ignores
+ * the pod's fsGroup (many ReadWriteMany CSI drivers) stays root-owned.
+ */
+function permissionHint(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return '';
+  return (
+    `; this process runs as uid ${process.getuid?.()} gid ${process.getgid?.()}: the volume must ` +
+    'be writable by that group (docs/deploy.md, "Media volume")'
+  );
 }

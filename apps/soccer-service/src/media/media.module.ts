@@ -5,6 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import type { SoccerServiceEnv } from '../config/soccer-service.env.js';
 import { MediaDirHealthService } from './media-dir-health.service.js';
 import { findMediaTools, type MediaTools } from './media-tools.js';
+import { MediaVolumeMetrics } from './media-volume-metrics.js';
 import { MEDIA_CHECK_INTERVAL_MS, MEDIA_DIR, MEDIA_TOOLS } from './media.tokens.js';
 
 export { MEDIA_CHECK_INTERVAL_MS, MEDIA_DIR, MEDIA_TOOLS } from './media.tokens.js';
@@ -57,6 +58,7 @@ const logger = new Logger('Media');
         config.get('MEDIA_CHECK_INTERVAL_MS', { infer: true }),
     },
     MediaDirHealthService,
+    MediaVolumeMetrics,
   ],
   exports: [MEDIA_DIR, MEDIA_TOOLS],
 })

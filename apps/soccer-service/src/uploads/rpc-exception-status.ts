@@ -1,4 +1,4 @@
-import { status, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
 
 /**
@@ -6,11 +6,18 @@ import { RpcException } from '@nestjs/microservices';
  * callback rather than through Nest's exception filter. grpc-js reads `code`
  * and `details` (else `message`) from the object it is given.
  */
-export function rpcExceptionStatus(err: unknown): Pick<StatusObject, 'code' | 'details'> {
+export function rpcExceptionStatus(
+  err: unknown,
+): Pick<StatusObject, 'code' | 'details'> & { metadata?: Metadata } {
   const error = err instanceof RpcException ? err.getError() : undefined;
   if (typeof error === 'object' && error !== null && 'code' in error && 'message' in error) {
     const { code, message } = error;
-    if (typeof code === 'number' && typeof message === 'string') return { code, details: message };
+    // A rich error's trailers (richRpcException): its google.rpc.Status details.
+    const metadata =
+      'metadata' in error && error.metadata instanceof Metadata ? error.metadata : undefined;
+    if (typeof code === 'number' && typeof message === 'string') {
+      return { code, details: message, ...(metadata && { metadata }) };
+    }
   }
   return { code: status.INTERNAL, details: 'internal error' };
 }

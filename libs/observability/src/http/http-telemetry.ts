@@ -22,6 +22,17 @@ export function requestIdOf(req: IncomingMessage): string {
   return acceptRequestId(req.headers[REQUEST_ID_HEADER]);
 }
 
+const clientAddresses = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The client address of a request as Fastify resolved it (`request.ip`:
+ * from `X-Forwarded-For` when the peer is a trusted proxy, else the peer),
+ * for the request's log line; undefined before installHttpTelemetry saw it.
+ */
+export function clientAddressOf(req: IncomingMessage): string | undefined {
+  return clientAddresses.get(req);
+}
+
 interface RequestTelemetry {
   readonly requestId: string;
   readonly span: Span;
@@ -35,8 +46,10 @@ const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
  * request id is echoed in the response, and the request's handler (and the
  * gRPC calls it makes) run inside both, so the gRPC client interceptor can
  * pass them on. The context is entered twice because body parsing runs on
- * the socket's events, which lose it. The app must be created with
- * `genReqId: requestIdOf` (the request id is `request.id`).
+ * the socket's events, which lose it. The span and the log line carry the
+ * client's address (`request.ip`: behind trusted proxies, the forwarded
+ * one). The app must be created with `genReqId: requestIdOf` (the request id
+ * is `request.id`).
  */
 export function installHttpTelemetry(app: FastifyInstance): void {
   const tracer = trace.getTracer('cheese-farm-soccer/http-server');
@@ -49,6 +62,8 @@ export function installHttpTelemetry(app: FastifyInstance): void {
 
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     const requestId = request.id;
+    const clientAddress = request.ip;
+    clientAddresses.set(request.raw, clientAddress);
     void reply.header(REQUEST_ID_HEADER, requestId);
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer.startSpan(
@@ -59,6 +74,7 @@ export function installHttpTelemetry(app: FastifyInstance): void {
           'http.request.method': request.method,
           'url.path': request.url.split('?')[0],
           'request.id': requestId,
+          'client.address': clientAddress,
         },
       },
       parent,

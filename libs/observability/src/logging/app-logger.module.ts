@@ -20,7 +20,12 @@ export class AppLoggerModule {
           provide: APP_LOGGER,
           inject: [ConfigService],
           useFactory: (config: ConfigService<AppEnv, true>) =>
-            createAppLogger(app, config.get('LOG_LEVEL', { infer: true })),
+            createAppLogger(
+              app,
+              config.get('LOG_LEVEL', { infer: true }),
+              // As Tracing.start decides: traces only with an OTLP endpoint.
+              config.get('OTEL_EXPORTER_OTLP_ENDPOINT', { infer: true }) !== undefined,
+            ),
         },
       ],
       exports: [APP_NAME, APP_LOGGER],

@@ -1,27 +1,33 @@
 import { trace } from '@opentelemetry/api';
-import { pino, stdTimeFunctions, type Logger } from 'pino';
+import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
 import type { LogLevel } from '#config';
 import { currentRequestId } from '../request-context.js';
+
+/** What the mixin adds when it has nothing to add: the line is written as it was given. */
+const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
  * The process's root pino logger: JSON lines (one object per line, ISO time,
  * the app's name) or, when stdout is a terminal, pino-pretty. Every line
- * written while a request or RPC is handled carries its `reqId` (and
- * `traceId` when tracing is on).
+ * written while a request or RPC is handled carries its `reqId`, and
+ * `traceId` when `tracing` is on.
  */
-export function createAppLogger(app: string, level: LogLevel): Logger {
+export function createAppLogger(app: string, level: LogLevel, tracing = false): Logger {
   return pino({
     level,
     base: { app, pid: process.pid },
     timestamp: stdTimeFunctions.isoTime,
     mixin: (fields, _level, logger) => {
-      const span = trace.getActiveSpan()?.spanContext();
-      const traceId = span && trace.isSpanContextValid(span) ? { traceId: span.traceId } : {};
-      // pino-http's request loggers have the id bound already.
-      if ('reqId' in fields || 'reqId' in logger.bindings()) return traceId;
-      const reqId = currentRequestId();
-      return reqId ? { reqId, ...traceId } : traceId;
+      const traceId = tracing ? activeTraceId() : undefined;
+      // The line names its request itself (the RPC lines), or its logger has
+      // it bound (pino-http's request loggers).
+      const reqId = 'reqId' in fields || hasBoundRequestId(logger) ? undefined : currentRequestId();
+      if (reqId === undefined) return traceId === undefined ? NOTHING : { traceId };
+      return traceId === undefined ? { reqId } : { reqId, traceId };
     },
+    // pino's default merge copies every field of the line into the mixin's
+    // object; a line the mixin adds nothing to is taken as it is.
+    mixinMergeStrategy: (line, mixed) => (mixed === NOTHING ? line : Object.assign(mixed, line)),
     ...(process.stdout.isTTY
       ? {
           transport: {
@@ -31,4 +37,14 @@ export function createAppLogger(app: string, level: LogLevel): Logger {
         }
       : {}),
   });
+}
+
+function activeTraceId(): string | undefined {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && trace.isSpanContextValid(span) ? span.traceId : undefined;
+}
+
+/** A child logger with `reqId` among its bindings (pino keeps them as a JSON fragment). */
+function hasBoundRequestId(logger: Logger): boolean {
+  return (logger as unknown as Record<symbol, string>)[symbols.chindingsSym].includes('"reqId":');
 }

@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
 import type { Options } from 'pino-http';
+import { clientAddressOf } from '../http/http-telemetry.js';
 
 /** Probes and scrapes: logged at debug level, or they would drown the rest. */
 const INFRASTRUCTURE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * pino-http's options for the gateway: one line per HTTP request when its
- * response ends, with method, URL, status, duration and request id, and
- * never a header (they may hold API keys or tokens).
+ * response ends, with method, URL, status, duration, request id, the TCP
+ * peer (`req.remoteAddress`) and, when that is a trusted proxy, the client
+ * it forwarded for (`clientAddress`), and never a header (they may hold API
+ * keys or tokens).
  */
 export function httpLogOptions(logger: Logger): Options {
   return {
@@ -19,6 +22,15 @@ export function httpLogOptions(logger: Logger): Options {
       if (err || res.statusCode >= 500) return 'error';
       if (INFRASTRUCTURE_PATHS.has((req.url ?? '').split('?')[0])) return 'debug';
       return res.statusCode >= 400 ? 'warn' : 'info';
+    },
+    // Called again when the line is written (the request is bound to the
+    // logger before the hook that resolves its client ran): only a client
+    // behind a trusted proxy costs a field.
+    customProps: (req) => {
+      const client = clientAddressOf(req);
+      return client !== undefined && client !== req.socket?.remoteAddress
+        ? { clientAddress: client }
+        : {};
     },
     customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { grpcCodeName, grpcMethodInfo } from '../grpc/grpc-method.js';
 import { DURATION_BUCKETS_SECONDS } from './metrics-registry.js';
 
@@ -7,17 +7,51 @@ export type GrpcSide = 'server' | 'client';
 
 const METHOD_LABELS = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
 type MethodLabel = (typeof METHOD_LABELS)[number];
-type HandledLabel = MethodLabel | 'grpc_code';
+type MethodLabels = Readonly<Record<MethodLabel, string>>;
 
-/** A method's metrics, labels bound once: per message, only an increment. */
-export interface GrpcMethodMetrics {
-  readonly started: Counter.Internal;
-  readonly active: Gauge.Internal<MethodLabel>;
-  readonly received: Counter.Internal;
-  readonly sent: Counter.Internal;
-  readonly handlingSeconds: Histogram.Internal<MethodLabel>;
-  /** `grpc_*_handled_total` of the method for status `code`. */
-  handled(code: number): Counter.Internal;
+/**
+ * One method's metrics as plain numbers: what a call or a message does to
+ * them is an addition (prom-client's own inc() and observe() hash the labels
+ * every time). The families read them when scraped.
+ */
+export class GrpcMethodMetrics {
+  readonly labels: MethodLabels;
+  started = 0;
+  /** Calls started and not ended yet. */
+  active = 0;
+  received = 0;
+  sent = 0;
+  /** Calls ended, by status code. */
+  readonly handled = new Map<number, number>();
+  /** Handling times: how many fell in each bucket of DURATION_BUCKETS_SECONDS (not cumulative), and their sum. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS_SECONDS.length);
+  seconds = 0;
+
+  constructor(labels: MethodLabels) {
+    this.labels = labels;
+  }
+
+  start(): void {
+    this.started++;
+    this.active++;
+  }
+
+  /** The call ended with status `code`, `seconds` after it started. */
+  end(code: number, seconds: number): void {
+    this.active--;
+    this.handled.set(code, (this.handled.get(code) ?? 0) + 1);
+    this.seconds += seconds;
+    let i = 0;
+    while (i < DURATION_BUCKETS_SECONDS.length && seconds > DURATION_BUCKETS_SECONDS[i]) i++;
+    if (i < DURATION_BUCKETS_SECONDS.length) this.buckets[i]++;
+  }
+
+  /** Calls ended, all codes. */
+  get ended(): number {
+    let n = 0;
+    for (const count of this.handled.values()) n += count;
+    return n;
+  }
 }
 
 /**
@@ -27,57 +61,59 @@ export interface GrpcMethodMetrics {
  * `grpc_<side>_active_streams` (calls in flight: each gRPC call is one HTTP/2
  * stream). Labels are the service, method and call type of registered
  * methods only (grpc-js answers unknown paths UNIMPLEMENTED before any
- * interceptor runs), so their number is bounded.
+ * interceptor runs), so their number is bounded. A method's series appear
+ * with its first call.
  */
 export class GrpcCallMetrics {
-  private readonly startedTotal: Counter<MethodLabel>;
-  private readonly handledTotal: Counter<HandledLabel>;
-  private readonly handlingSeconds: Histogram<MethodLabel>;
-  private readonly receivedTotal: Counter<MethodLabel>;
-  private readonly sentTotal: Counter<MethodLabel>;
-  private readonly activeStreams: Gauge<MethodLabel>;
   private readonly methods = new Map<string, GrpcMethodMetrics>();
 
   constructor(registry: Registry, side: GrpcSide) {
     const where = side === 'server' ? 'on the server' : 'by the client';
+    const methods = this.methods;
     const registers = [registry];
     const labelNames = METHOD_LABELS;
-    this.startedTotal = new Counter({
-      name: `grpc_${side}_started_total`,
-      help: `RPCs started ${where}.`,
-      labelNames,
-      registers,
-    });
-    this.handledTotal = new Counter({
+    const counter = (name: string, help: string, count: (m: GrpcMethodMetrics) => number) =>
+      new Counter<MethodLabel>({
+        name: `grpc_${side}_${name}`,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const m of methods.values()) if (count(m) > 0) this.inc(m.labels, count(m));
+        },
+      });
+    counter('started_total', `RPCs started ${where}.`, (m) => m.started);
+    new Counter<MethodLabel | 'grpc_code'>({
       name: `grpc_${side}_handled_total`,
       help: `RPCs completed ${where}, by status code (CANCELLED when the client cancelled).`,
       labelNames: [...METHOD_LABELS, 'grpc_code'],
       registers,
+      collect() {
+        this.reset();
+        for (const m of methods.values()) {
+          for (const [code, n] of m.handled)
+            this.inc({ ...m.labels, grpc_code: grpcCodeName(code) }, n);
+        }
+      },
     });
-    this.handlingSeconds = new Histogram({
-      name: `grpc_${side}_handling_seconds`,
-      help: `Time from the start of an RPC to its status ${where}, in seconds (streams: their whole life).`,
-      labelNames,
-      buckets: [...DURATION_BUCKETS_SECONDS],
-      registers,
-    });
-    this.receivedTotal = new Counter({
-      name: `grpc_${side}_msg_received_total`,
-      help: `Messages received ${where}, per RPC method.`,
-      labelNames,
-      registers,
-    });
-    this.sentTotal = new Counter({
-      name: `grpc_${side}_msg_sent_total`,
-      help: `Messages sent ${where}, per RPC method.`,
-      labelNames,
-      registers,
-    });
-    this.activeStreams = new Gauge({
+    registry.registerMetric(
+      new HandlingSecondsHistogram(
+        `grpc_${side}_handling_seconds`,
+        `Time from the start of an RPC to its status ${where}, in seconds (streams: their whole life).`,
+        methods,
+      ) as unknown as Metric,
+    );
+    counter('msg_received_total', `Messages received ${where}, per RPC method.`, (m) => m.received);
+    counter('msg_sent_total', `Messages sent ${where}, per RPC method.`, (m) => m.sent);
+    new Gauge<MethodLabel>({
       name: `grpc_${side}_active_streams`,
       help: `RPCs in flight ${where} (started, no status yet); streaming ones are the long-lived.`,
       labelNames,
       registers,
+      collect() {
+        for (const m of methods.values()) this.set(m.labels, m.active);
+      },
     });
   }
 
@@ -89,30 +125,56 @@ export class GrpcCallMetrics {
   }): GrpcMethodMetrics {
     let metrics = this.methods.get(definition.path);
     if (!metrics) {
-      metrics = this.bind(definition);
+      const info = grpcMethodInfo(definition);
+      metrics = new GrpcMethodMetrics({
+        grpc_service: info.service,
+        grpc_method: info.method,
+        grpc_type: info.type,
+      });
       this.methods.set(definition.path, metrics);
     }
     return metrics;
   }
+}
 
-  private bind(definition: Parameters<typeof grpcMethodInfo>[0]): GrpcMethodMetrics {
-    const info = grpcMethodInfo(definition);
-    const labels = { grpc_service: info.service, grpc_method: info.method, grpc_type: info.type };
-    const handled = new Map<number, Counter.Internal>();
-    return {
-      started: this.startedTotal.labels(labels),
-      active: this.activeStreams.labels(labels),
-      received: this.receivedTotal.labels(labels),
-      sent: this.sentTotal.labels(labels),
-      handlingSeconds: this.handlingSeconds.labels(labels),
-      handled: (code) => {
-        let counter = handled.get(code);
-        if (!counter) {
-          counter = this.handledTotal.labels({ ...labels, grpc_code: grpcCodeName(code) });
-          handled.set(code, counter);
-        }
-        return counter;
-      },
-    };
+/**
+ * `grpc_<side>_handling_seconds` as prom-client formats a histogram, from the
+ * bucket counts GrpcMethodMetrics keeps. Registered as a metric of the
+ * registry (prom-client reads a metric through its get()); prom-client's own
+ * Histogram cannot be given counts, only single observations.
+ */
+class HandlingSecondsHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly methods: ReadonlyMap<string, GrpcMethodMetrics>,
+  ) {}
+
+  get() {
+    const { name, help, type, aggregator } = this;
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
+      [];
+    for (const m of this.methods.values()) {
+      const count = m.ended;
+      if (count === 0) continue;
+      const bucket = `${name}_bucket`;
+      let cumulative = 0;
+      DURATION_BUCKETS_SECONDS.forEach((le, i) => {
+        cumulative += m.buckets[i];
+        values.push({ labels: { ...m.labels, le }, value: cumulative, metricName: bucket });
+      });
+      values.push(
+        { labels: { ...m.labels, le: '+Inf' }, value: count, metricName: bucket },
+        { labels: { ...m.labels }, value: m.seconds, metricName: `${name}_sum` },
+        { labels: { ...m.labels }, value: count, metricName: `${name}_count` },
+      );
+    }
+    return Promise.resolve({ name, help, type, aggregator, values });
   }
+
+  /** Registry.resetMetrics(): the counts are the interceptors', not reset from outside. */
+  reset(): void {}
 }

@@ -1,11 +1,6 @@
-import {
-  InterceptingCall,
-  ListenerBuilder,
-  RequesterBuilder,
-  type Interceptor,
-} from '@grpc/grpc-js';
+import type { Interceptor } from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
-import { GrpcCallMetrics } from './grpc-call-metrics.js';
+import { grpcClientTelemetryInterceptor } from '../grpc/grpc-client-telemetry.interceptor.js';
 
 /**
  * Counts every call a gRPC client makes (`grpc_client_*`, see
@@ -13,38 +8,9 @@ import { GrpcCallMetrics } from './grpc-call-metrics.js';
  * status arrives (CANCELLED too, when the caller cancels) handled by code
  * and its duration. Retries happen below interceptors, so a call retried on
  * another replica counts once, with its final status. The metric families
- * appear on `registry` with the first call.
+ * appear on `registry` with the first call. (The gateway's GrpcTelemetry
+ * counts in the same layer as it passes request ids and traces on.)
  */
 export function grpcClientMetricsInterceptor(registry: Registry): Interceptor {
-  let families: GrpcCallMetrics | undefined;
-  return (options, nextCall) => {
-    families ??= new GrpcCallMetrics(registry, 'client');
-    const method = families.method(options.method_definition);
-    const started = performance.now();
-    method.started.inc();
-    method.active.inc();
-
-    const requester = new RequesterBuilder()
-      .withStart((metadata, listener, next) => {
-        const counting = new ListenerBuilder()
-          .withOnReceiveMessage((message, nextMessage) => {
-            method.received.inc();
-            nextMessage(message);
-          })
-          .withOnReceiveStatus((status, nextStatus) => {
-            method.active.dec();
-            method.handled(status.code).inc();
-            method.handlingSeconds.observe((performance.now() - started) / 1000);
-            nextStatus(status);
-          })
-          .build();
-        next(metadata, counting);
-      })
-      .withSendMessage((message, next) => {
-        method.sent.inc();
-        next(message);
-      })
-      .build();
-    return new InterceptingCall(nextCall(options), requester);
-  };
+  return grpcClientTelemetryInterceptor({ registry });
 }

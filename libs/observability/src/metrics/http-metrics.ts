@@ -62,6 +62,8 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
   });
 }
 
+/** A WebSocket's 101 is written on the socket by the WebSocket server, not by the response. */
 function statusOf(response: ServerResponse): number {
-  return response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
+  const answered = response.headersSent || response.statusCode === 101;
+  return answered ? response.statusCode : CLIENT_CLOSED_REQUEST;
 }

@@ -66,6 +66,42 @@ describe('createMetricsServer', () => {
   });
 });
 
+describe('createMetricsServer with probe routes', () => {
+  let ready = false;
+  const server = createMetricsServer(registryWithOrders(), {
+    '/healthz': () => ({ ok: true, body: { status: 'ok' } }),
+    '/readyz': (query) =>
+      query.get('service') === 'nope'
+        ? undefined
+        : { ok: ready, body: { service: query.get('service') ?? '', ready } },
+  });
+  let base: string;
+
+  beforeAll(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => {
+    server.close();
+  });
+
+  it('answers each probe 200 or 503 with its JSON body, its query included; 404 when it says so', async () => {
+    expect(await call(`${base}/healthz`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    const notReady = await call(`${base}/readyz?service=a.A`);
+    expect(notReady.status).toBe(503);
+    expect(notReady.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(notReady.body)).toEqual({ service: 'a.A', ready: false });
+    ready = true;
+    expect((await call(`${base}/readyz`)).status).toBe(200);
+    expect((await call(`${base}/readyz?service=nope`)).status).toBe(404);
+    expect((await call(`${base}/readyz`, 'POST')).status).toBe(405);
+    expect((await call(`${base}/metrics`)).status).toBe(200);
+    expect((await call(`${base}/toString`)).status).toBe(404);
+  });
+});
+
 describe('MetricsServer (a service app lifecycle)', () => {
   const registry = registryWithOrders();
   const config = (port: number) =>

@@ -47,6 +47,19 @@ describe('GrpcHealth', () => {
     });
   });
 
+  it('says why it is not SERVING: the phase, then each failing check, for a service or the whole server', () => {
+    const health = new GrpcHealth(['a.A', 'b.B']);
+    expect([health.started, health.problems('')]).toEqual([false, ['not listening yet']]);
+    health.serving();
+    health.setCheck('a.A', 'disk', 'EROFS');
+    health.setCheck('b.B', 'redis', 'gone');
+    expect(health.started).toBe(true);
+    expect(health.problems('')).toEqual(['disk: EROFS', 'redis: gone']);
+    expect(health.problems('b.B')).toEqual(['redis: gone']);
+    health.stopping();
+    expect([health.started, health.problems('a.A')]).toEqual([true, ['shutting down', 'disk: EROFS']]);
+  }); // prettier-ignore
+
   it('refuses checks of services it does not know', () => {
     expect(() => new GrpcHealth(['a.A']).setCheck('c.C', 'x', 'y')).toThrow(/unknown service/);
   });

@@ -44,9 +44,22 @@ export class GrpcHealth {
     return this.published.get(service);
   }
 
-  /** Why `service` is failing: "check: reason" for each failing check. */
+  /**
+   * Why `service` ('' for the whole server) is not SERVING: the server's phase
+   * when it is not serving, then "check: reason" for each failing check.
+   */
   problems(service: string): string[] {
-    return [...(this.failing.get(service) ?? [])].map(([check, why]) => `${check}: ${why}`);
+    const phase = { starting: ['not listening yet'], serving: [], stopping: ['shutting down'] };
+    const services = service === OVERALL_HEALTH ? this.services : [service];
+    const checks = services.flatMap((name) =>
+      [...(this.failing.get(name) ?? [])].map(([check, why]) => `${check}: ${why}`),
+    );
+    return [...phase[this.phase], ...checks];
+  }
+
+  /** Whether the server has listened (it stays so while it shuts down). */
+  get started(): boolean {
+    return this.phase !== 'starting';
   }
 
   /** Registers Health on `server` (before it serves). */

@@ -1,14 +1,17 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { GrpcEnv } from '#config';
-import { GrpcTelemetry } from '#observability';
+import { GrpcTelemetry, PROBE_ROUTES } from '#observability';
 import { grpcServerSecurity } from '../grpc-credentials.js';
+import { TlsMetrics } from '../tls-metrics.js';
 import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
+import { grpcProbeRoutes } from './grpc-probe-routes.js';
 
 /**
  * Provides the process's GrpcOperations (health, reflection, transport
- * security, shutdown signal), configured from GrpcEnv, to the whole app. Needs
+ * security, shutdown signal), configured from GrpcEnv, to the whole app, and
+ * the probe endpoints MetricsServer serves from its health (PROBE_ROUTES). Needs
  * ObservabilityModule (the interceptors) imported beside it.
  */
 @Module({})
@@ -29,16 +32,30 @@ export class GrpcOperationsModule {
               shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
               interceptors: telemetry.serverInterceptors,
               // Certificates are read and checked here: a bad one stops the start.
-              security: grpcServerSecurity({
-                GRPC_TLS_CERT: config.get('GRPC_TLS_CERT', { infer: true }),
-                GRPC_TLS_KEY: config.get('GRPC_TLS_KEY', { infer: true }),
-                GRPC_TLS_CLIENT_CA: config.get('GRPC_TLS_CLIENT_CA', { infer: true }),
-                GRPC_AUTH_TOKEN: config.get('GRPC_AUTH_TOKEN', { infer: true }),
-              }),
+              // Then they are re-read, and renewed ones serve new connections.
+              security: grpcServerSecurity(
+                {
+                  GRPC_TLS_CERT: config.get('GRPC_TLS_CERT', { infer: true }),
+                  GRPC_TLS_KEY: config.get('GRPC_TLS_KEY', { infer: true }),
+                  GRPC_TLS_CLIENT_CA: config.get('GRPC_TLS_CLIENT_CA', { infer: true }),
+                  GRPC_AUTH_TOKEN: config.get('GRPC_AUTH_TOKEN', { infer: true }),
+                },
+                {
+                  intervalMs: config.get('TLS_RELOAD_INTERVAL_MS', { infer: true }),
+                  log: new Logger('Tls'),
+                },
+              ),
             }),
         },
+        TlsMetrics,
+        // The metrics port's /healthz and /readyz (MetricsServer).
+        {
+          provide: PROBE_ROUTES,
+          inject: [GrpcOperations],
+          useFactory: (operations: GrpcOperations) => grpcProbeRoutes(operations.health),
+        },
       ],
-      exports: [GrpcOperations],
+      exports: [GrpcOperations, PROBE_ROUTES],
     };
   }
 }

@@ -4,6 +4,7 @@ import type { GrpcServerSecurity } from '../grpc-credentials.js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { GrpcHealth } from './grpc-health.js';
 import { addReflection } from './grpc-reflection.js';
+import { passEncodedMessages } from '../encoded-message.js';
 
 export interface GrpcOperationsOptions {
   /** Fully qualified names of the services the server hosts, for health. */
@@ -49,6 +50,8 @@ export class GrpcOperations {
    */
   readonly onLoadPackageDefinition = (pkg: PackageDefinition, server: Server): void => {
     this.server = server;
+    // Before Nest adds the services: their answers may be sent pre-encoded.
+    passEncodedMessages(pkg);
     this.health.addToServer(server);
     if (this.options.reflection) addReflection(server, pkg);
     this.logger.log(

@@ -5,6 +5,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { GrpcEnv } from '#config';
 import { grpcServerOptions, grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
+import { GrpcServer } from './grpc-server.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 /** The environment variables that hold where a service listens. */
@@ -30,15 +31,18 @@ export async function runGrpcService(
       abortOnError: false,
       bufferLogs: true,
       inject: [ConfigService, GrpcOperations],
-      useFactory: (config: ConfigService<GrpcEnv, true>, operations: GrpcOperations) =>
-        grpcServerOptions(
-          key,
-          {
-            url: listenUrl(config, listen),
-            maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
-          },
-          operations,
+      useFactory: (config: ConfigService<GrpcEnv, true>, operations: GrpcOperations) => ({
+        strategy: new GrpcServer(
+          grpcServerOptions(
+            key,
+            {
+              url: listenUrl(config, listen),
+              maxMessageBytes: config.get('GRPC_MAX_MESSAGE_BYTES', { infer: true }),
+            },
+            operations,
+          ).options,
         ),
+      }),
     });
     app.useLogger(app.get(PinoNestLogger));
     await serveUntilSignal(app);

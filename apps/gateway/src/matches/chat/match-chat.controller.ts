@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiChatWebSocket } from '../../chat-socket/chat-socket.openapi.js';
 import { ApiErrorSchema, ChatJoinedSchema, ChatMessageSchema } from '../../openapi/models.js';
 import { ApiErrors, ApiEventStream } from '../../openapi/responses.js';
 import { CountsAsOpenStream } from '../../security/open-stream-limit.guard.js';
@@ -20,6 +21,7 @@ export class MatchChatController {
 
   /** Joins the room as `user`: `joined` ({sessionId}), then one `message` event per message. */
   @Get()
+  @ApiChatWebSocket()
   @CountsAsOpenStream()
   @ApiOperation({ summary: 'Joins the room as `user` and streams it as Server-Sent Events' })
   @ApiEventStream(

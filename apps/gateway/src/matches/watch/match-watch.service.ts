@@ -21,6 +21,7 @@ import type { MjpegQuery, WatchQuery } from '../dto/watch.query.js';
 import { OpenStreams, SHUTTING_DOWN } from '../open-streams.js';
 import { MjpegFrameSink, SseFrameSink, type FrameSink } from './frame-sinks.js';
 import { LiveMatches } from './live-matches.js';
+import { acceptsNdjson, NdjsonFrameSink } from './ndjson-frame-sink.js';
 import { SharedWatches } from './shared-watches.js';
 
 /** Relays `Soccer.Watch` to HTTP viewers, as SSE or MJPEG. */
@@ -48,16 +49,17 @@ export class MatchWatchService implements OnModuleInit {
     this.soccer = this.client.getService<stream.SoccerClient>(stream.SOCCER_SERVICE_NAME);
   }
 
-  /** Streams `id` as Server-Sent Events; settles once the headers are out (or it failed). */
+  /**
+   * Streams `id` as Server-Sent Events, or as NDJSON when the client accepts
+   * `application/x-ndjson`; settles once the headers are out (or it failed).
+   */
   async sse(id: string, query: WatchQuery, reply: FastifyReply): Promise<void> {
     const encoding = query.encoding === 'raw' ? stream.Encoding.RAW : stream.Encoding.JPEG;
     const request = watchRequest(id, query, encoding);
-    return this.relay(
-      request,
-      await this.frames(request),
-      reply,
-      new SseFrameSink(reply.raw, this.heartbeatMs),
-    );
+    const sink = acceptsNdjson(reply.request.headers.accept)
+      ? new NdjsonFrameSink(reply.raw)
+      : new SseFrameSink(reply.raw, this.heartbeatMs);
+    return this.relay(request, await this.frames(request), reply, sink);
   }
 
   /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */

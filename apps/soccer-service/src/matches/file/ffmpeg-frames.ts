@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { PixelOrder } from '../synthetic/pitch-renderer.js';
-import { fixedSizeFrames } from './fixed-size-frames.js';
+import { fixedSizeFrames, type FrameTarget } from './fixed-size-frames.js';
 
 export interface DecodeTarget {
   ffmpeg: string;
@@ -25,6 +25,7 @@ export async function* ffmpegFrames(
   target: DecodeTarget,
   order: PixelOrder,
   signal: AbortSignal,
+  frameTarget?: FrameTarget,
 ): AsyncGenerator<Buffer> {
   const child = spawn(
     target.ffmpeg,
@@ -49,7 +50,7 @@ export async function* ffmpegFrames(
   const kill = () => child.kill('SIGKILL');
   signal.addEventListener('abort', kill, { once: true });
   try {
-    yield* fixedSizeFrames(child.stdout, target.width * target.height * 3, signal);
+    yield* fixedSizeFrames(child.stdout, target.width * target.height * 3, signal, frameTarget);
     const [code] = await exited;
     if (code !== 0 && !signal.aborted) {
       throw new DecodeError(

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { MethodDefinition } from '@grpc/grpc-js';
+import {
+  EncodedMessage,
+  grpcServiceName,
+  loadServiceProto,
+  passEncodedMessages,
+  stream,
+} from '#proto';
+import { VideoMessages } from './video-messages.js';
+
+/** stream.Soccer/Watch's serializer, as the server gets it. */
+function watchSerializer(pkg = loadServiceProto('soccer')) {
+  const service = pkg[grpcServiceName('soccer')] as Record<
+    string,
+    MethodDefinition<unknown, unknown>
+  >;
+  return service.Watch.responseSerialize;
+}
+
+const SHAPE = '(2, 3, 3)';
+const frame = (fill: number) => Buffer.alloc(18, fill);
+
+describe('VideoMessages', () => {
+  it.each([
+    ['the first frame', 0, 0],
+    ['a later frame', 1234, 49_360],
+    ['a frame past 2^32', 2 ** 40, 2 ** 45],
+  ])('writes %s as protobufjs writes the same Video', (_case, seq, ptsMs) => {
+    const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
+    const target = messages.frameTarget();
+    frame(7).copy(target);
+    const encoded = messages.message(target, seq, ptsMs);
+    const video = { data: frame(7), dataType: 'uint8', dataShape: SHAPE, seq, ptsMs, encoding: 0 };
+    expect(encoded.bytes.equals(watchSerializer()(video))).toBe(true);
+  });
+
+  it('copies a frame that was not written into its target (a rendered one)', () => {
+    const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
+    const encoded = messages.message(frame(9), 3, 120);
+    const video = {
+      data: frame(9),
+      dataType: 'uint8',
+      dataShape: SHAPE,
+      seq: 3,
+      ptsMs: 120,
+      encoding: 0,
+    };
+    expect(encoded.bytes.equals(watchSerializer()(video))).toBe(true);
+  });
+
+  it('uses a buffer again only once grpc-js has copied its message', () => {
+    const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
+    const first = messages.message(frame(1), 0, 0);
+    const second = messages.message(frame(2), 1, 40);
+    expect(second.bytes.buffer).not.toBe(first.bytes.buffer);
+    first.sent!();
+    const third = messages.frameTarget();
+    expect(third.buffer).toBe(first.bytes.buffer);
+  });
+});
+
+describe('passEncodedMessages', () => {
+  it('passes an EncodedMessage through, and encodes anything else as before', async () => {
+    const pkg = loadServiceProto('soccer');
+    const before = watchSerializer(loadServiceProto('soccer'));
+    passEncodedMessages(pkg);
+    const serialize = watchSerializer(pkg);
+    let sent = 0;
+    const bytes = Buffer.from([1, 2, 3]);
+    expect(serialize(new EncodedMessage(bytes, () => sent++))).toBe(bytes);
+    await Promise.resolve();
+    expect(sent).toBe(1);
+    const video = { data: frame(5), dataType: 'uint8', dataShape: SHAPE, seq: 1 };
+    expect(serialize(video).equals(before(video))).toBe(true);
+  });
+});

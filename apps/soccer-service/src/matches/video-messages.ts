@@ -1,0 +1,103 @@
+import { EncodedMessage } from '#proto';
+
+const LEN = 2; // protobuf wire types
+const VARINT = 0;
+const key = (field: number, wire: number) => (field << 3) | wire;
+
+/** Bytes of `n` as a protobuf varint (n < 2^53). */
+function varintLength(n: number): number {
+  let bytes = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    bytes++;
+  }
+  return bytes;
+}
+
+function writeVarint(buf: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/**
+ * Raw `stream.Video` messages of one Watch, in their wire form, with the
+ * frame (field 1, `data`) first: a frame is decoded straight into the
+ * message that carries it (`frameTarget`), and grpc-js sends the message
+ * as it is (EncodedMessage), so a frame is copied once on its way from the
+ * decoder to grpc-js's HTTP/2 frame instead of three times. A message's
+ * buffer is used again once grpc-js has copied it: a Watch holds as many as
+ * it has frames in flight, no more. The bytes are what protobufjs writes
+ * for the same Video with every field set, as the Watch sets them.
+ */
+export class VideoMessages {
+  private readonly free: Buffer[] = [];
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
+  private readonly capacity: number;
+  /** The message whose frame view was handed out last, not yet sent. */
+  private pending?: Buffer;
+
+  constructor(
+    private readonly frameBytes: number,
+    dataType: string,
+    dataShape: string,
+    private readonly encoding: number,
+  ) {
+    const head = Buffer.alloc(1 + varintLength(frameBytes));
+    writeVarint(head, 1, frameBytes);
+    head[0] = key(1, LEN);
+    this.head = head;
+    const strings = [
+      [2, Buffer.from(dataType)],
+      [3, Buffer.from(dataShape)],
+    ] as const;
+    this.tail = Buffer.concat(
+      strings.flatMap(([field, bytes]) => {
+        const k = Buffer.alloc(1 + varintLength(bytes.length));
+        k[0] = key(field, LEN);
+        writeVarint(k, 1, bytes.length);
+        return [k, bytes];
+      }),
+    );
+    // seq, pts_ms and encoding: a key byte and at most 8 varint bytes each.
+    this.capacity = head.length + frameBytes + this.tail.length + 3 * 9;
+  }
+
+  /** Where the next frame may be written: the data field of a message buffer. */
+  frameTarget = (): Buffer => {
+    const message = this.free.pop() ?? Buffer.allocUnsafeSlow(this.capacity);
+    this.head.copy(message, 0);
+    this.pending = message;
+    return message.subarray(this.head.length, this.head.length + this.frameBytes);
+  };
+
+  /** The message carrying `frame` (written into the last frameTarget, or copied in). */
+  message(frame: Buffer, seq: number, ptsMs: number): EncodedMessage {
+    let message = this.pending;
+    if (
+      !message ||
+      frame.buffer !== message.buffer ||
+      frame.byteOffset !== message.byteOffset + this.head.length
+    ) {
+      this.frameTarget();
+      message = this.pending!;
+      frame.copy(message, this.head.length);
+    }
+    this.pending = undefined;
+    let at = this.head.length + this.frameBytes;
+    at += this.tail.copy(message, at);
+    for (const [field, value] of [
+      [4, seq],
+      [5, ptsMs],
+      [6, this.encoding],
+    ] as const) {
+      message[at++] = key(field, VARINT);
+      at = writeVarint(message, at, value);
+    }
+    return new EncodedMessage(message.subarray(0, at), () => this.free.push(message));
+  }
+}
