@@ -30,6 +30,7 @@ import { runtimePackages } from './deploy/runtime-imports.js';
 import { ROOT, runTool } from './deploy/tools.js';
 
 const APP_NAMES = Object.keys(APPS) as AppName[];
+const GRPC_APPS = APP_NAMES.filter((name) => name !== 'gateway');
 const HEALTHCHECK = ['node', 'dist/scripts/healthcheck.js'];
 const FIXTURES = join(ROOT, 'test/fixtures/deploy');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
