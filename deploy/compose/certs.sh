@@ -4,32 +4,42 @@
 # this container mounts; then into each app's own volume, under $1/<app>, only what that
 # app needs:
 #   gateway         ca.pem, client.pem, client-key.pem (it dials the services under mTLS)
-#   <service>       ca.pem, server.pem, server-key.pem; healthcheck.pem + healthcheck-key.pem,
-#                   a self-signed client certificate for the image's health check, which
-#                   only this service accepts: client-ca.pem = the CA + that certificate.
-# No app gets the CA's key, another app's health check certificate or the gateway's key.
+#   <service>       ca.pem; server.pem + server-key.pem, a server certificate of its own
+#                   (signed by the CA, naming only the service and localhost);
+#                   healthcheck.pem + healthcheck-key.pem, a self-signed client certificate
+#                   for the image's health check, which only this service accepts:
+#                   client-ca.pem = the CA + that certificate.
+# No app gets the CA's key, another app's key or a certificate that names another app.
 # An existing set is kept (certs.mjs and this script make only what is missing).
 set -eu
 out=${1:?usage: certs.sh DIR, the directory holding every app volume}
 node scripts/certs.mjs
 
-give() { # give <app> <file>...
-  app=$1
-  shift
-  for file in "$@"; do cp -p "$CERTS_DIR/$file" "$out/$app/$file"; done
+# ec_pair <dir> <name> <openssl req options>...: <name>.pem and <name>-key.pem (P-256), kept private.
+ec_pair() {
+  dir=$1
+  name=$2
+  shift 2
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+    -addext 'basicConstraints=critical,CA:FALSE' -addext 'keyUsage=critical,digitalSignature' \
+    -keyout "$dir/$name-key.pem" -out "$dir/$name.pem" "$@" 2>/dev/null)
+  chmod 0644 "$dir/$name.pem"
 }
+missing() { [ ! -s "$1.pem" ] || [ ! -s "$1-key.pem" ]; }
 
-give gateway ca.pem client.pem client-key.pem
+cp -p "$CERTS_DIR/ca.pem" "$CERTS_DIR/client.pem" "$CERTS_DIR/client-key.pem" "$out/gateway/"
 for service in cheese-service soccer-service; do
   dir=$out/$service
-  give "$service" ca.pem server.pem server-key.pem
-  if [ ! -s "$dir/healthcheck.pem" ] || [ ! -s "$dir/healthcheck-key.pem" ]; then
-    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-      -subj "/CN=$service health check" -days 825 \
-      -addext 'basicConstraints=critical,CA:FALSE' -addext 'keyUsage=critical,digitalSignature' \
-      -addext 'extendedKeyUsage=clientAuth' \
-      -keyout "$dir/healthcheck-key.pem" -out "$dir/healthcheck.pem" 2>/dev/null)
-    chmod 0644 "$dir/healthcheck.pem"
+  cp -p "$CERTS_DIR/ca.pem" "$dir/"
+  if missing "$dir/server"; then
+    ec_pair "$dir" server -subj "/CN=$service" \
+      -CA "$CERTS_DIR/ca.pem" -CAkey "$CERTS_DIR/ca-key.pem" \
+      -addext "subjectAltName=DNS:$service,DNS:localhost,IP:127.0.0.1,IP:::1" \
+      -addext 'extendedKeyUsage=serverAuth'
+  fi
+  if missing "$dir/healthcheck"; then
+    ec_pair "$dir" healthcheck -subj "/CN=$service health check" \
+      -addext 'extendedKeyUsage=clientAuth'
   fi
   cat "$dir/ca.pem" "$dir/healthcheck.pem" >"$dir/client-ca.pem"
 done
