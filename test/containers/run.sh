@@ -112,4 +112,5 @@ fi
 echo "test:containers: images built in $(($(seconds) - build_start)) s"
 podman images --filter "reference=cheese-farm-soccer/*" --format '  {{.Repository}}:{{.Tag}} {{.Size}}'
 
-vitest run --config test/containers/vitest.config.ts
+# Extra arguments go to vitest (e.g. `npm run test:containers -- -t "non-root"`).
+vitest run --config test/containers/vitest.config.ts "$@"
