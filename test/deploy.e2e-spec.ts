@@ -15,6 +15,7 @@ import {
   checkCompose,
   checkComposeApps,
   composeConfig,
+  publishedPorts,
   type ComposeConfig,
   type ComposeRules,
 } from './deploy/compose.js';
@@ -29,6 +30,7 @@ import { runtimePackages } from './deploy/runtime-imports.js';
 import { ROOT, runTool } from './deploy/tools.js';
 
 const APP_NAMES = Object.keys(APPS) as AppName[];
+const GRPC_APPS = APP_NAMES.filter((name) => name !== 'gateway');
 const HEALTHCHECK = ['node', 'dist/scripts/healthcheck.js'];
 const FIXTURES = join(ROOT, 'test/fixtures/deploy');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -39,6 +41,7 @@ const COMPOSE_RULES: ComposeRules = {
   // Certificate and key paths: they must be inside a volume the container mounts.
   fileVariables:
     /^(GRPC_TLS_(CERT|KEY|CA|CLIENT_CA|CLIENT_CERT|CLIENT_KEY)|GATEWAY_TLS_(CERT|KEY))$/,
+  keyVariables: /^(GRPC_TLS_(KEY|CLIENT_KEY)|GATEWAY_TLS_KEY)$/,
 };
 describe('Dockerfile', () => {
   const text = read('Dockerfile');
@@ -165,27 +168,54 @@ describe('docker-compose.yml (Debian docker-compose 1.29)', () => {
     ]);
   });
 
-  it('runs the apps on mutual TLS with certificates from the certs one-shot, the gateway on 3000', () => {
+  it('runs the apps on mutual TLS, each with its own certificates from the certs one-shot, the gateway on 127.0.0.1:3000', () => {
     const { certs, gateway } = config.services;
     expect(certs.build?.target).toBe('certs');
+    // Each app mounts its own volume at /certs, which the one-shot fills.
     for (const app of APP_NAMES) {
-      const env = config.services[app].environment!;
-      expect(env).toMatchObject({
-        GRPC_TLS_CERT: '/certs/server.pem',
-        GRPC_TLS_CLIENT_CA: '/certs/ca.pem',
-        GRPC_TLS_CA: '/certs/ca.pem',
-        GRPC_TLS_CLIENT_CERT: '/certs/client.pem',
-      });
+      expect(config.services[app].volumes).toContain(`certs-${app}:/certs:ro`);
+      expect(certs.volumes).toContain(`certs-${app}:/certs/${app}:rw`);
       expect(config.services[app].depends_on).toBeDefined();
     }
-    expect(gateway.ports).toContainEqual(
-      expect.objectContaining({ target: APPS.gateway.defaultPort, published: 3000 }),
-    );
+    for (const service of GRPC_APPS) {
+      expect(config.services[service].environment).toMatchObject({
+        GRPC_TLS_CERT: '/certs/server.pem',
+        GRPC_TLS_KEY: '/certs/server-key.pem',
+        GRPC_TLS_CLIENT_CA: '/certs/client-ca.pem',
+      });
+    }
+    expect(gateway.environment).toMatchObject({
+      GRPC_TLS_CA: '/certs/ca.pem',
+      GRPC_TLS_CLIENT_CERT: '/certs/client.pem',
+      GRPC_TLS_CLIENT_KEY: '/certs/client-key.pem',
+    });
+    expect(gateway.environment).not.toHaveProperty('GRPC_TLS_KEY');
+    expect(publishedPorts(gateway)).toEqual([
+      { hostIp: '127.0.0.1', published: '3000', target: String(APPS.gateway.defaultPort) },
+    ]);
     expect(gateway.environment).toMatchObject({
       CHEESE_GRPC_URL: `dns:///cheese-service:${APPS['cheese-service'].defaultPort}`,
       SOCCER_GRPC_URL: `dns:///soccer-service:${APPS['soccer-service'].defaultPort}`,
     });
     expect(config.services['soccer-service'].environment?.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('opens every published port to the network with PUBLISH_ADDRESS=0.0.0.0 (docs/deploy.md)', async () => {
+    const { problems, config: opened } = await composeConfig(
+      file,
+      ['observability'],
+      join(FIXTURES, 'compose/publish-everywhere.env'),
+    );
+    expect(problems).toEqual([]);
+    const ports = Object.entries(opened!.services).flatMap(([name, service]) =>
+      publishedPorts(service).map((port) => `${name} ${port.hostIp}:${port.published}`),
+    );
+    expect(ports.sort()).toEqual([
+      'gateway 0.0.0.0:3000',
+      'jaeger 0.0.0.0:16686',
+      'prometheus 0.0.0.0:9090',
+    ]);
+    expect(read('docs/deploy.md')).toMatch(/`PUBLISH_ADDRESS`\s*\|\s*`127\.0\.0\.1`/);
   });
 
   it("has Prometheus scrape each app's metrics port", () => {
@@ -229,6 +259,13 @@ describe('docker-compose.yml (Debian docker-compose 1.29)', () => {
         'cache: depends_on db being healthy, which has no health check',
         expect.stringMatching(/^web: bind mount source \/.*\/missing\.conf does not exist$/),
         'web: GRPC_TLS_CA=/certs/ca.pem is in no volume mounted into the container',
+        'web: publishes port 80 on every interface, not on 127.0.0.1 only',
+        'cache: publishes port 6379 on 0.0.0.0, not on 127.0.0.1 only',
+        'web: no memory limit (mem_limit)',
+        'web: log not rotated (logging: json-file with max-size, or local)',
+        'cache: log not rotated (logging: json-file with max-size, or local)',
+        'gateway: its key GRPC_TLS_CLIENT_KEY=/certs/client-key.pem is in volume certs, which soccer-service mounts too',
+        'soccer-service: its key GRPC_TLS_KEY=/certs/server-key.pem is in volume certs, which gateway mounts too',
       ]),
     );
     // The stop grace of an app, shorter than its own graceful shutdown.

@@ -12,7 +12,7 @@ import { ROOT, runTool } from './tools.js';
 const EMPTY_ENV_FILE = join(ROOT, 'test/fixtures/deploy/compose/empty.env');
 
 /** What `docker-compose config` prints, as far as the rules read it. */
-interface ComposeService {
+export interface ComposeService {
   image?: string;
   build?: { context: string; target?: string; dockerfile?: string };
   profiles?: string[];
@@ -25,9 +25,13 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }>;
   volumes?: (string | { type: string; source?: string; target: string })[];
   environment?: Record<string, string | null>;
-  ports?: { published?: number | string; target: number }[];
+  /** `host_ip:published:target/protocol` when a host address is set, else the long form. */
+  ports?: (string | { published?: number | string; target: number; host_ip?: string })[];
   restart?: string;
   stop_grace_period?: string;
+  mem_limit?: string | number;
+  deploy?: { resources?: { limits?: { memory?: string } } };
+  logging?: { driver?: string; options?: Record<string, string> };
 }
 
 export interface ComposeConfig {
@@ -39,6 +43,44 @@ export interface ComposeRules {
   appServices: readonly string[];
   /** Environment variables holding file paths: they must point into a mounted volume. */
   fileVariables: RegExp;
+  /** Those of them that hold a private key: no other app may mount the volume it is in. */
+  keyVariables: RegExp;
+}
+
+/** A published port as `docker-compose config` prints it: host address (if any), port. */
+export interface PublishedPort {
+  hostIp?: string;
+  published?: string;
+  target: string;
+}
+
+export function publishedPorts(service: ComposeService): PublishedPort[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port !== 'string') {
+      return {
+        hostIp: port.host_ip,
+        published: port.published === undefined ? undefined : String(port.published),
+        target: String(port.target),
+      };
+    }
+    // [host_ip:][published:]target[/protocol]; an IPv6 host address is in brackets.
+    const ipv6 = /^(\[[^\]]*\]):(.*)$/.exec(port);
+    const parts = (ipv6 ? ipv6[2] : port).replace(/\/\w+$/, '').split(':');
+    const target = parts.pop()!;
+    const published = parts.pop();
+    return { hostIp: ipv6 ? ipv6[1] : parts.pop(), published, target };
+  });
+}
+
+/** Loopback addresses: a port published there is reachable from this host only. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|\[?::1\]?|localhost)$/;
+
+/** Rotating log drivers, and the option that bounds json-file's files. */
+function logRotated(logging: ComposeService['logging']): boolean {
+  if (logging?.driver === 'local') return true; // rotates by default
+  return (
+    (logging?.driver ?? 'json-file') === 'json-file' && Boolean(logging?.options?.['max-size'])
+  );
 }
 
 /**
@@ -48,8 +90,9 @@ export interface ComposeRules {
 export async function composeConfig(
   file: string,
   profiles: string[] = [],
+  envFile = EMPTY_ENV_FILE,
 ): Promise<{ problems: string[]; config?: ComposeConfig }> {
-  const args = ['-f', file, '--env-file', EMPTY_ENV_FILE];
+  const args = ['-f', file, '--env-file', envFile];
   for (const profile of profiles) args.push('--profile', profile);
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
   const result = await runTool('docker-compose', [...args, 'config'], { cwd: dirname(file), env });
@@ -150,11 +193,69 @@ export function checkComposeRules(config: ComposeConfig, rules: ComposeRules): s
       }
     }
 
+    for (const port of publishedPorts(service)) {
+      if (!port.hostIp || !LOOPBACK.test(port.hostIp)) {
+        problem(
+          name,
+          `publishes port ${port.target} on ${port.hostIp || 'every interface'}, not on 127.0.0.1 only`,
+        );
+      }
+    }
+    if (service.mem_limit === undefined && !service.deploy?.resources?.limits?.memory) {
+      problem(name, 'no memory limit (mem_limit)');
+    }
+    if (!logRotated(service.logging)) {
+      problem(name, 'log not rotated (logging: json-file with max-size, or local)');
+    }
+
     const targets = mountTargets(service);
     for (const [variable, value] of Object.entries(service.environment ?? {})) {
       if (!rules.fileVariables.test(variable) || !value) continue;
       if (!targets.some((target) => value.startsWith(`${target}/`))) {
         problem(name, `${variable}=${value} is in no volume mounted into the container`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Where `path` is in `service`: the volume (or bind mount) source whose target holds it. */
+function volumeOf(service: ComposeService, path: string): string | undefined {
+  let best: { source: string; target: string } | undefined;
+  for (const volume of service.volumes ?? []) {
+    const [source, target] =
+      typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target];
+    if (path.startsWith(`${target}/`) && target.length > (best?.target.length ?? -1)) {
+      best = { source, target };
+    }
+  }
+  return best?.source;
+}
+
+/**
+ * Each app's private keys are its own: the volume holding a key file an app's
+ * environment names is mounted into no other app (one compromised app must not
+ * read another's keys, nor act as it).
+ */
+export function checkComposeKeys(config: ComposeConfig, rules: ComposeRules): string[] {
+  const problems: string[] = [];
+  for (const name of rules.appServices) {
+    const service = config.services[name];
+    for (const [variable, path] of Object.entries(service?.environment ?? {})) {
+      if (!rules.keyVariables.test(variable) || !path) continue;
+      const volume = volumeOf(service, path);
+      if (!volume) continue; // checkComposeRules reports it
+      const sharing = rules.appServices.filter(
+        (other) =>
+          other !== name &&
+          (config.services[other]?.volumes ?? []).some(
+            (v) => (typeof v === 'string' ? v.split(':')[0] : v.source) === volume,
+          ),
+      );
+      if (sharing.length) {
+        problems.push(
+          `${name}: its key ${variable}=${path} is in volume ${volume}, which ${sharing.join(', ')} mount${sharing.length > 1 ? '' : 's'} too`,
+        );
       }
     }
   }
@@ -186,5 +287,9 @@ export async function checkCompose(
 ): Promise<string[]> {
   const { problems, config } = await composeConfig(file, profiles);
   if (!config) return problems;
-  return [...checkComposeRules(config, rules), ...checkComposeApps(config, rules)];
+  return [
+    ...checkComposeRules(config, rules),
+    ...checkComposeApps(config, rules),
+    ...checkComposeKeys(config, rules),
+  ];
 }

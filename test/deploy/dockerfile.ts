@@ -161,7 +161,8 @@ export function checkDockerfile(text: string, rules: DockerfileRules): string[] 
     problems.push(`line ${i.line}: ${message}`);
 
   for (const stage of dockerfile.stages) {
-    if (!stage.parent && !isPinnedImage(stage.from)) {
+    // `scratch` is no image: the empty root a distroless-style stage starts from.
+    if (!stage.parent && stage.from !== 'scratch' && !isPinnedImage(stage.from)) {
       at(stage, `[DL3006/DL3007] base image ${stage.from || '(empty)'} is not pinned to a version`);
     }
     for (const i of stage.instructions) {
