@@ -416,6 +416,33 @@ describe('gateway HTTP hardening: API keys, stream cap, CORS, headers (with socc
       expect(sse.headers['x-content-type-options']).toBe('nosniff');
       expect(sse.headers['content-security-policy']).toMatch(/default-src 'self'/);
     });
+
+    // On a gateway with the default timeouts: the other one's 0.5 s header and 1 s idle
+    // timeouts cut a busy browser's keep-alive connections between the page's assets.
+    it('Swagger UI renders in chromium under the Content-Security-Policy', async () => {
+      const profile = mkdtempSync(join(tmpdir(), 'gateway-docs-chromium-'));
+      // prettier-ignore
+      const browser = await chromium.launchPersistentContext(profile, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') problems.push(m.text());
+        });
+        page.on('pageerror', (err) => problems.push(err.message));
+        await page.goto(`${base}/docs`);
+        await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
+        expect(await page.locator('.opblock').count()).toBeGreaterThan(5);
+        expect(problems).toEqual([]);
+      } finally {
+        await browser.close();
+        rmSync(profile, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('slow and idle clients, with streams', () => {
@@ -595,31 +622,6 @@ describe('gateway HTTP hardening: rate limit, slow clients, header size, CORS of
     }
     expect((await send(`${base}/readyz`)).status).toBe(200); // ready without its services, not limited
   }); // prettier-ignore
-
-  it('Swagger UI renders in chromium under the Content-Security-Policy', async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'gateway-docs-chromium-'));
-    // prettier-ignore
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(m.text());
-      });
-      page.on('pageerror', (err) => problems.push(err.message));
-      await page.goto(`${base}/docs`);
-      await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
-      expect(await page.locator('.opblock').count()).toBeGreaterThan(5);
-      expect(problems).toEqual([]);
-    } finally {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
-    }
-  });
 });
 
 describe('gateway HTTPS listener (GATEWAY_TLS_CERT, GATEWAY_TLS_KEY)', () => {
