@@ -41,6 +41,7 @@ interface ResourceTiming {
  */
 describe.each([
   { protocol: 'http/1.1', tls: false },
+  { protocol: 'h2', tls: true },
 ])('the web page in $protocol, 8 tabs of one profile', ({ protocol, tls }) => {
   let work: string;
   let cheese: AppProcess;
