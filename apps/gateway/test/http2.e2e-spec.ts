@@ -141,7 +141,7 @@ describe('gateway HTTPS listener over HTTP/2', () => {
     const bad = await ask(client, '/v1/matches/..%2f/watch');
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body.toString())).toMatchObject({ status: 'INVALID_ARGUMENT' });
-    // The request's log line says it came over HTTP/2.
+    // Each request gets its log line, as over HTTP/1.1.
     await expect.poll(() => gateway.logMessages).toMatch(/\/v1\/matches/);
   });
 
