@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Http2SecureServer, Http2Session } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -49,6 +50,7 @@ export function closeOnSignal(app: INestApplication): void {
     delayMs: Math.min(config.get('GATEWAY_SHUTDOWN_DELAY_MS', { infer: true }), graceMs),
     uploadGraceMs: config.get('SHUTDOWN_UPLOAD_GRACE_MS', { infer: true }),
   };
+  trackHttp2Sessions(app.getHttpServer() as Server | Http2SecureServer);
   let drain: HttpDrain | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (drain) {
@@ -67,6 +69,19 @@ export function closeOnSignal(app: INestApplication): void {
   process.on('SIGINT', onSignal);
 }
 
+/** The open HTTP/2 sessions of each HTTP/2 listener, for HttpDrain.force. */
+const http2Sessions = new WeakMap<object, Set<Http2Session>>();
+
+function trackHttp2Sessions(server: Server | Http2SecureServer): void {
+  if ('closeAllConnections' in server) return; // HTTP/1.1 only
+  const sessions = new Set<Http2Session>();
+  http2Sessions.set(server, sessions);
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+}
+
 /** One shutdown of the gateway's HTTP side (see closeOnSignal). */
 export class HttpDrain {
   private readonly skipDelay = new AbortController();
@@ -79,7 +94,10 @@ export class HttpDrain {
   /** Cuts every connection still open; the drain then finishes at once. */
   force(): void {
     this.skipDelay.abort();
-    (this.app.getHttpServer() as Server).closeAllConnections();
+    const server = this.app.getHttpServer() as Server | Http2SecureServer;
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    // The HTTPS listener's HTTP/2 sessions (Fastify's close sent them GOAWAY).
+    for (const session of http2Sessions.get(server) ?? []) session.destroy();
   }
 
   /** Drains and closes the app; resolves with the exit code. */

@@ -1,20 +1,20 @@
-import { ApiError, describeError, watchFailure, watchUrl, type Frame, type Match } from './api.js';
+import { ApiError, describeError, watchFailure, watchUrl, type Match } from './api.js';
 import { byId, formatClock, say } from './dom.js';
+import type { ShownFrame } from './watch-messages.js';
+import { watchStreams, type Unwatch } from './watch-streams.js';
 
 /** Frames per second measured over this window. */
 const FPS_WINDOW_MS = 1000;
-
-function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
+/** With no frame and no answer this long after Play, the player says it is still waiting. */
+const FIRST_FRAME_PATIENCE_MS = 8000;
 
 /**
- * The "Player" card: a match's SSE watch stream drawn on a canvas. Closing
- * the EventSource (Stop, another match, the end) closes the HTTP request,
- * which cancels the gRPC stream on soccer-service.
+ * The "Player" card: a match's SSE watch stream drawn on a canvas. The
+ * stream is shared with the other tabs of this origin that play the same
+ * match (watch-streams.ts); when the last of them stops (Stop, another
+ * match, the end, the tab closed), the HTTP request closes, which cancels
+ * the gRPC stream on soccer-service. The canvas's `data-frames-drawn`
+ * counts the frames drawn since Play.
  */
 export class Player {
   private readonly canvas = byId('player-canvas', HTMLCanvasElement);
@@ -27,22 +27,25 @@ export class Player {
   private readonly clockOut = byId('player-clock', HTMLElement);
   private readonly status = byId('player-status', HTMLParagraphElement);
 
+  private readonly streams = watchStreams();
   private match?: Match;
-  private source?: EventSource;
+  private unwatch?: Unwatch;
+  private patience?: number;
   private frames = 0;
+  private drawn = 0;
   private arrivals: number[] = [];
   /** The newest frame not drawn yet: a slow decoder skips frames, never queues them. */
-  private pending?: string;
+  private pending?: ShownFrame;
   private drawing = false;
 
   constructor() {
-    this.toggle.addEventListener('click', () => (this.source ? this.stop() : this.play()));
+    this.toggle.addEventListener('click', () => (this.unwatch ? this.stop() : this.play()));
     // Leaving the page closes the streams anyway; this makes it immediate.
     addEventListener('pagehide', () => this.close());
   }
 
   get playing(): boolean {
-    return this.source !== undefined;
+    return this.unwatch !== undefined;
   }
 
   /** Shows `match` and plays it from the start. */
@@ -64,59 +67,80 @@ export class Player {
     this.canvas.setAttribute('aria-label', `Match ${match.id}`);
     say(this.status, `Connecting to ${match.id}…`);
     const fps = match.fps > 0 ? Math.min(120, Math.round(match.fps)) : 25;
-    const source = new EventSource(watchUrl(match.id, { fps }));
-    this.source = source;
+    this.setDrawn(0);
     this.setPlaying(true);
-
-    source.addEventListener('frame', (event) => {
-      const frame = JSON.parse((event as MessageEvent<string>).data) as Frame;
-      if (this.frames === 0) say(this.status, `Playing ${match.id}.`);
-      this.frames++;
-      this.showStats(frame.ptsMs);
-      this.pending = frame.data;
-      if (!this.drawing) void this.drawPending();
+    // A stream the browser cannot open (no connection left to the gateway)
+    // neither plays nor fails: say so rather than stay black.
+    this.patience = window.setTimeout(() => {
+      if (this.frames > 0) return;
+      this.tell(
+        `No picture from ${match.id} yet: the gateway has not answered. Other tabs or ` +
+          'programs may hold every connection the browser opens to it.',
+        'error',
+      );
+    }, FIRST_FRAME_PATIENCE_MS);
+    const unwatch = this.streams.watch(watchUrl(match.id, { fps }), {
+      frame: (frame) => {
+        if (this.frames === 0) this.tell(`Playing ${match.id}.`);
+        this.frames++;
+        this.showStats(frame.ptsMs);
+        this.pending = frame;
+        if (!this.drawing) void this.drawPending();
+      },
+      end: () => {
+        this.close();
+        say(this.status, `Full time: ${match.id} ended after ${this.frames} frames.`, 'ok');
+      },
+      error: (data, hadFrames) => {
+        this.close();
+        if (data) {
+          const why = describeError(ApiError.from(0, data));
+          this.tell(`The stream failed: ${why}.`, 'error');
+        } else if (hadFrames) {
+          this.tell('The connection to the gateway was lost. Press Play to watch again.', 'error');
+        } else {
+          void watchFailure(match.id).then((err) => {
+            if (this.unwatch || this.match !== match) return;
+            const why = err ? describeError(err) : 'the gateway could not be reached';
+            this.tell(`Could not watch ${match.id}: ${why}.`, 'error');
+          });
+        }
+      },
     });
-    // The match is over: close, or EventSource would reconnect and start it again.
-    source.addEventListener('end', () => {
-      this.close();
-      say(this.status, `Full time: ${match.id} ended after ${this.frames} frames.`, 'ok');
-    });
-    source.addEventListener('error', (event) => {
-      const hadFrames = this.frames > 0;
-      this.close();
-      // An `error` event the gateway sent carries the API's error body.
-      const data = (event as MessageEvent<unknown>).data;
-      if (typeof data === 'string' && data) {
-        say(this.status, `The stream failed: ${describeError(ApiError.from(0, data))}.`, 'error');
-      } else if (hadFrames) {
-        say(
-          this.status,
-          'The connection to the gateway was lost. Press Play to watch again.',
-          'error',
-        );
-      } else {
-        void watchFailure(match.id).then((err) => {
-          if (this.source || this.match !== match) return;
-          const why = err ? describeError(err) : 'the gateway could not be reached';
-          say(this.status, `Could not watch ${match.id}: ${why}.`, 'error');
-        });
-      }
-    });
+    this.unwatch = unwatch;
   }
 
   stop(): void {
-    if (!this.source) return;
+    if (!this.unwatch) return;
     this.close();
     say(this.status, `Stopped after ${this.frames} frames.`);
   }
 
   /** Closes the stream, if any; the last frame stays on screen. */
   private close(): void {
-    this.source?.close();
-    this.source = undefined;
+    window.clearTimeout(this.patience);
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.pending = undefined;
     this.fpsOut.textContent = (0).toFixed(1);
     this.setPlaying(false);
+  }
+
+  /**
+   * Says `text` under the player; a problem also over the screen while no
+   * frame of this stream has been drawn (else it would stay black, unexplained).
+   */
+  private tell(text: string, kind: 'info' | 'error' = 'info'): void {
+    say(this.status, text, kind);
+    if (kind === 'error' && this.drawn === 0) {
+      this.placeholder.textContent = text;
+      this.placeholder.hidden = false;
+    }
+  }
+
+  private setDrawn(drawn: number): void {
+    this.drawn = drawn;
+    this.canvas.dataset.framesDrawn = String(drawn);
   }
 
   private setPlaying(playing: boolean): void {
@@ -140,9 +164,9 @@ export class Player {
   private async drawPending(): Promise<void> {
     this.drawing = true;
     try {
-      for (let data = this.pending; data; data = this.pending) {
+      for (let frame = this.pending; frame; frame = this.pending) {
         this.pending = undefined;
-        const blob = new Blob([base64Bytes(data)], { type: 'image/jpeg' });
+        const blob = new Blob([frame.jpeg], { type: 'image/jpeg' });
         const image = await createImageBitmap(blob);
         if (this.canvas.width !== image.width || this.canvas.height !== image.height) {
           this.canvas.width = image.width;
@@ -151,6 +175,7 @@ export class Player {
         this.context.drawImage(image, 0, 0);
         image.close();
         this.placeholder.hidden = true;
+        this.setDrawn(this.drawn + 1);
       }
     } catch (err) {
       say(this.status, `A frame could not be shown: ${describeError(err)}.`, 'error');

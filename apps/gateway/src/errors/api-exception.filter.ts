@@ -19,7 +19,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     // A refusal before the body was read (a guard on an upload): close the
     // connection after the answer rather than let Node read the rest of a
     // possibly huge body to keep it alive.
-    if (http.getRequest<FastifyRequest | undefined>()?.raw?.complete === false) {
+    // (HTTP/2 has no such header: there the stream is reset, not the connection.)
+    const raw = http.getRequest<FastifyRequest | undefined>()?.raw;
+    if (raw?.complete === false && raw.httpVersionMajor === 1) {
       void response.header('connection', 'close');
     }
     this.adapterHost.httpAdapter.reply(response, body, httpStatus);

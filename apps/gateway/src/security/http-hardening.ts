@@ -1,5 +1,5 @@
 import { STATUS_CODES, type IncomingMessage, type ServerOptions } from 'node:http';
-import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { SecureServerOptions as Http2SecureServerOptions } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyHelmetOptions } from '@fastify/helmet';
@@ -22,11 +22,41 @@ type ListenerEnv = Pick<
   | 'GATEWAY_TRUSTED_PROXIES'
 >;
 
-/** Fastify's options of the listener: HTTP or HTTPS, and the limits against slow clients. */
+/**
+ * Fastify's options of the listener: HTTP/1.1, or HTTPS with HTTP/2 and
+ * HTTP/1.1, and the limits against slow clients and stream floods.
+ */
 export type ListenerOptions = Pick<
   FastifyServerOptions,
   'keepAliveTimeout' | 'connectionTimeout' | 'requestTimeout' | 'clientErrorHandler' | 'trustProxy'
-> & { http?: ServerOptions; https?: HttpsServerOptions };
+> &
+  (
+    | { http?: ServerOptions; http2?: undefined; https?: undefined }
+    | {
+        http?: undefined;
+        http2: true;
+        http2SessionTimeout: number;
+        https: Http2SecureServerOptions;
+      }
+  );
+
+/**
+ * Streams one HTTP/2 connection may have open at once (SETTINGS
+ * MAX_CONCURRENT_STREAMS; Node's default is unbounded). A client that opens
+ * more has them refused (REFUSED_STREAM), and after
+ * MAX_REFUSED_STREAMS_PER_SESSION refusals the connection is closed.
+ * The per-address stream cap (GATEWAY_MAX_STREAMS_PER_IP) still counts
+ * each stream, over however many connections.
+ */
+export const HTTP2_MAX_CONCURRENT_STREAMS = 100;
+const MAX_REFUSED_STREAMS_PER_SESSION = 100;
+/**
+ * Rapid reset (CVE-2023-44487): streams a client may open and reset at
+ * once, then per second, before nghttp2 closes the connection with GOAWAY.
+ * Tighter than nghttp2's own default (1000, then 33/s): a page resets few.
+ */
+const HTTP2_STREAM_RESET_BURST = 200;
+const HTTP2_STREAM_RESET_RATE = 33;
 
 /**
  * The gateway's listener, from its environment:
@@ -48,7 +78,14 @@ export type ListenerOptions = Pick<
  * - `maxHeaderSize`: a larger request head is answered 431.
  *
  * With GATEWAY_TLS_CERT and GATEWAY_TLS_KEY it serves HTTPS; the files are
- * read and checked now (PEM, key of the certificate), as for gRPC.
+ * read and checked now (PEM, key of the certificate), as for gRPC. HTTPS
+ * speaks HTTP/2 to clients that offer it (ALPN `h2`: every browser) and
+ * HTTP/1.1 to the others (`allowHTTP1`), so the WebSocket chat (an
+ * HTTP/1.1 upgrade) works too. Over HTTP/2 the timeouts above apply to
+ * HTTP/1.1 connections; an HTTP/2 connection idle for
+ * GATEWAY_IDLE_TIMEOUT_MS is closed (`http2SessionTimeout`), its streams
+ * are bounded as HTTP2_MAX_CONCURRENT_STREAMS says, and a client that
+ * resets streams faster than HTTP2_STREAM_RESET_RATE per second gets GOAWAY.
  *
  * `trustProxy`: GATEWAY_TRUSTED_PROXIES, given to Fastify, whose proxy-addr
  * then makes `request.ip` the rightmost `X-Forwarded-For` address that is
@@ -64,7 +101,7 @@ export function listenerOptions(env: ListenerEnv): ListenerOptions {
     requestTimeout,
     connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))),
   };
-  const options: ListenerOptions = {
+  const options = {
     keepAliveTimeout: env.GATEWAY_IDLE_TIMEOUT_MS,
     connectionTimeout: Math.max(env.GATEWAY_IDLE_TIMEOUT_MS, env.GATEWAY_DEADLINE_MS + 1000),
     requestTimeout,
@@ -78,16 +115,24 @@ export function listenerOptions(env: ListenerEnv): ListenerOptions {
       'GATEWAY_TLS_KEY',
       env.GATEWAY_TLS_KEY,
     );
-    options.https = {
-      ...server,
-      cert: pair.cert_chain,
-      key: pair.private_key,
-      handshakeTimeout: headersTimeout,
+    return {
+      ...options,
+      http2: true,
+      http2SessionTimeout: options.connectionTimeout,
+      https: {
+        ...server,
+        allowHTTP1: true,
+        cert: pair.cert_chain,
+        key: pair.private_key,
+        handshakeTimeout: headersTimeout,
+        settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS },
+        maxSessionRejectedStreams: MAX_REFUSED_STREAMS_PER_SESSION,
+        streamResetBurst: HTTP2_STREAM_RESET_BURST,
+        streamResetRate: HTTP2_STREAM_RESET_RATE,
+      },
     };
-  } else {
-    options.http = server;
   }
-  return options;
+  return { ...options, http: server };
 }
 
 /**

@@ -126,5 +126,8 @@ export class MatchUploadService {
  * possibly huge body to keep the connection alive.
  */
 function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
-  if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+  // (HTTP/2 has no such header: its stream is reset, the connection lives on.)
+  if (!req.complete && !res.headersSent && req.httpVersionMajor === 1) {
+    res.setHeader('connection', 'close');
+  }
 }
