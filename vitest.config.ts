@@ -27,6 +27,9 @@ export default defineConfig({
     // Generous: on a loaded machine an app takes tens of seconds to start, and
     // a test that passes never waits for these bounds, only a hung one does.
     testTimeout: 120_000,
+    // Two test files at once, also on 2 cores (the default would be one): most of an e2e
+    // test's time is spent waiting on the apps it started, so the suite takes about half.
+    maxWorkers: 2,
     hookTimeout: 180_000,
     // What a poll waits for (a log line, a metric, a file gone) comes late on a
     // loaded machine; a poll that succeeds returns at once, so the bound is generous.
