@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devCertPaths, freePort, type AppName, type DevCerts } from '#launcher';
+import { freePort, generateDevCerts, type AppName } from '#launcher';
 import { parseDockerfile, targetCommands } from './deploy/dockerfile.js';
 import { ROOT } from './deploy/tools.js';
 
@@ -95,27 +95,31 @@ class Container {
 }
 
 let scratch: string;
-let composeCerts: Promise<DevCerts> | undefined;
+let composeCerts: Promise<string> | undefined;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'container-commands-'));
 });
 
+/** The app volumes the `certs` target's image prepares (its `mkdir -p /certs/<app>`). */
+const CERT_VOLUMES = ['gateway', 'cheese-service', 'soccer-service'] as const;
+
 /**
  * The compose stack's certificates, made once by the `certs` target's command
- * with its two volumes (`/certs`, CERTS_DIR) as directories here.
+ * with its volumes (`/certs/<app>`, CERTS_DIR) as directories here: the
+ * directory holding each app's volume.
  */
-function certsFromComposeOneShot(): Promise<DevCerts> {
+function certsFromComposeOneShot(): Promise<string> {
   composeCerts ??= (async () => {
     const out = join(scratch, 'certs');
-    await mkdir(out);
+    for (const app of CERT_VOLUMES) await mkdir(join(out, app), { recursive: true });
     const command = targetCommands(dockerfile, 'certs').cmd!;
     expect(command.at(-1)).toBe('/certs');
     const made = await run([...command.slice(0, -1), out], {
       CERTS_DIR: join(scratch, 'certs-ca'),
     });
     expect(made).toMatchObject({ code: 0 });
-    return devCertPaths(out);
+    return out;
   })();
   return composeCerts;
 }
@@ -165,25 +169,26 @@ describe('cheese-service image: CMD and HEALTHCHECK', () => {
 });
 
 describe('the compose stack on mutual TLS: the certs one-shot, then the health check over mTLS', () => {
-  let certs: DevCerts;
+  let volumes: string;
   let container: Container;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    certs = await certsFromComposeOneShot();
+    volumes = await certsFromComposeOneShot();
 
-    // The environment docker-compose.yml gives every app, with these paths.
+    // The environment docker-compose.yml gives a service (x-service-tls), with these paths.
+    const own = (file: string) => join(volumes, 'cheese-service', file);
     const port = await freePort();
     env = {
       CHEESE_GRPC_PORT: String(port),
       CHEESE_GRPC_HOST: '127.0.0.1',
       METRICS_PORT: '0',
-      GRPC_TLS_CERT: certs.serverCert,
-      GRPC_TLS_KEY: certs.serverKey,
-      GRPC_TLS_CLIENT_CA: certs.ca,
-      GRPC_TLS_CA: certs.ca,
-      GRPC_TLS_CLIENT_CERT: certs.clientCert,
-      GRPC_TLS_CLIENT_KEY: certs.clientKey,
+      GRPC_TLS_CERT: own('server.pem'),
+      GRPC_TLS_KEY: own('server-key.pem'),
+      GRPC_TLS_CLIENT_CA: own('client-ca.pem'),
+      GRPC_TLS_CA: own('ca.pem'),
+      GRPC_TLS_CLIENT_CERT: own('healthcheck.pem'),
+      GRPC_TLS_CLIENT_KEY: own('healthcheck-key.pem'),
     };
     container = Container.start('cheese-service', env);
     await container.waitHealthy('cheese-service', env);
@@ -193,14 +198,24 @@ describe('the compose stack on mutual TLS: the certs one-shot, then the health c
     await container?.stop();
   });
 
-  it('gives the apps the certificates, and keeps the CA key to itself', async () => {
-    expect((await readdir(certs.dir)).sort()).toEqual([
+  it('gives each app only its own certificates, and keeps the CA key to itself', async () => {
+    const service = [
       'ca.pem',
-      'client-key.pem',
-      'client.pem',
+      'client-ca.pem',
+      'healthcheck-key.pem',
+      'healthcheck.pem',
       'server-key.pem',
       'server.pem',
-    ]);
+    ];
+    expect({
+      gateway: (await readdir(join(volumes, 'gateway'))).sort(),
+      'cheese-service': (await readdir(join(volumes, 'cheese-service'))).sort(),
+      'soccer-service': (await readdir(join(volumes, 'soccer-service'))).sort(),
+    }).toEqual({
+      gateway: ['ca.pem', 'client-key.pem', 'client.pem'],
+      'cheese-service': service,
+      'soccer-service': service,
+    });
     expect(await readdir(join(scratch, 'certs-ca'))).toContain('ca-key.pem');
   });
 
@@ -282,7 +297,8 @@ describe('gateway image: CMD and HEALTHCHECK (GET /healthz)', () => {
   });
 
   it('asks over HTTPS when the gateway serves it (GATEWAY_TLS_CERT)', async () => {
-    const certs = await certsFromComposeOneShot();
+    // The development certificates of `npm run certs` (compose serves plain HTTP).
+    const certs = await generateDevCerts(join(scratch, 'dev-certs'));
     const port = await freePort();
     const env = {
       GATEWAY_HTTP_PORT: String(port),
