@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import { stream } from '#proto';
 import { toApiError, type ApiErrorBody } from '../errors/api-error.js';
 import { closingFor, type Closing } from './close-codes.js';
+import { chatMessage } from '../grpc-clients/chat-message.js';
 
 /** The limits of one chat WebSocket. */
 export interface ChatSocketLimits {
@@ -28,19 +29,6 @@ export type OpenChat = (said: Observable<stream.ChatMessage>) => Observable<stre
 const CLOSE_HANDSHAKE_MS = 1000;
 const MINUTE_MS = 60_000;
 const logger = new Logger('ChatSocket');
-
-function chatMessage(fields: Partial<stream.ChatMessage>): stream.ChatMessage {
-  return {
-    matchId: '',
-    user: '',
-    text: '',
-    seq: 0,
-    sentAtMs: 0,
-    event: 0,
-    sessionToken: '',
-    ...fields,
-  };
-}
 
 /** A room message as the socket's JSON text frames carry it (as the SSE `message` event). */
 function toFrame(m: stream.ChatMessage): string {

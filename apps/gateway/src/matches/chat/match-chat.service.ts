@@ -17,19 +17,7 @@ import { SOCCER_SERVICE } from '../../grpc-clients/grpc-clients.module.js';
 import { SseWriters } from '../../http-streaming/sse-writers.js';
 import { replyTarget, StreamRelay, type RelayedStream } from '../../http-streaming/stream-relay.js';
 import { ChatSseSink } from './chat-sse-sink.js';
-
-function chatMessage(fields: Partial<stream.ChatMessage>): stream.ChatMessage {
-  return {
-    matchId: '',
-    user: '',
-    text: '',
-    seq: 0,
-    sentAtMs: 0,
-    event: 0,
-    sessionToken: '',
-    ...fields,
-  };
-}
+import { chatMessage } from '../../grpc-clients/chat-message.js';
 
 /**
  * Chat over HTTP: an SSE stream per member holds one `Soccer.Chat` call
