@@ -26,12 +26,15 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @Max(3_600_000)
   MEDIA_CHECK_INTERVAL_MS: number = 10_000;
 
-  /** ffmpeg binary; unset: the one on PATH, else the one from @ffmpeg-installer. */
+  /**
+   * ffmpeg binary; unset: the one on PATH, else the one of the `@ffmpeg-installer/ffmpeg`
+   * package `npm ci` brings. None found: file matches answer FAILED_PRECONDITION.
+   */
   @IsOptional()
   @IsExecutableFile()
   FFMPEG_PATH?: string;
 
-  /** ffprobe binary; unset: beside ffmpeg, on PATH, else from @ffprobe-installer. */
+  /** ffprobe binary; unset: beside ffmpeg, on PATH, else the one of `@ffprobe-installer/ffprobe`. */
   @IsOptional()
   @IsExecutableFile()
   FFPROBE_PATH?: string;
