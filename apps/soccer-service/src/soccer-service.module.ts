@@ -7,7 +7,7 @@ import { ChatModule } from './chat/chat.module.js';
 import { SoccerServiceEnv } from './config/soccer-service.env.js';
 import { MatchesModule } from './matches/matches.module.js';
 import { MediaModule } from './media/media.module.js';
-import { UploadsModule } from './uploads/uploads.module.js';
+import { UploadModule } from './upload/upload.module.js';
 
 @Module({
   imports: [
@@ -22,7 +22,7 @@ import { UploadsModule } from './uploads/uploads.module.js';
     GrpcOperationsModule.forServices('soccer'),
     MediaModule,
     MatchesModule,
-    UploadsModule,
+    UploadModule,
     ChatModule,
   ],
 })

@@ -4,7 +4,7 @@ import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import { stream } from '#proto';
 import { MatchCatalogService } from './match-catalog.service.js';
-import { WatchService, type WatchedVideo } from './watch.service.js';
+import { MatchWatchService, type WatchedVideo } from './match-watch.service.js';
 
 // Watch writes Videos the generated interface does not know: pre-encoded ones (VideoMessages).
 type MatchesRpcs = Pick<stream.SoccerController, 'listMatches'>;
@@ -13,7 +13,7 @@ type MatchesRpcs = Pick<stream.SoccerController, 'listMatches'>;
 @Controller()
 export class MatchesController implements MatchesRpcs {
   constructor(
-    private readonly watches: WatchService,
+    private readonly watches: MatchWatchService,
     private readonly catalog: MatchCatalogService,
   ) {}
 

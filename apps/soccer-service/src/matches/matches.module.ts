@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { SoccerMetricsModule } from '../metrics/soccer-metrics.module.js';
 import { MatchCatalogService } from './match-catalog.service.js';
 import { MatchesController } from './matches.controller.js';
-import { WatchService } from './watch.service.js';
+import { MatchWatchService } from './match-watch.service.js';
 
 @Module({
   imports: [SoccerMetricsModule],
   controllers: [MatchesController],
-  providers: [MatchCatalogService, WatchService],
+  providers: [MatchCatalogService, MatchWatchService],
   exports: [MatchCatalogService],
 })
 export class MatchesModule {}

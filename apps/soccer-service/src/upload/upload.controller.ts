@@ -9,7 +9,7 @@ type UploadCall = ServerReadableStream<stream.UploadChunk, stream.UploadResult>;
 
 /** gRPC `stream.Soccer/Upload`: wiring only, the work is in MatchUploadService. */
 @Controller()
-export class UploadsController {
+export class UploadController {
   constructor(private readonly uploads: MatchUploadService) {}
 
   /**

@@ -23,7 +23,7 @@ import { VideoMessages } from './video-messages.js';
  * reaped) before the process exits.
  */
 @Injectable()
-export class WatchService implements BeforeApplicationShutdown {
+export class MatchWatchService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Watch');
   private active = 0;
   /** The watches' sources, settled once their frames (and any ffmpeg child) are gone. */

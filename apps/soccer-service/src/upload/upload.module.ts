@@ -5,12 +5,12 @@ import { SoccerMetricsModule } from '../metrics/soccer-metrics.module.js';
 import { MatchUploadService } from './match-upload.service.js';
 import { StaleUploadSweeper } from './stale-upload-sweeper.js';
 import { UPLOAD_LIMITS, type UploadLimits } from './upload-limits.js';
-import { UploadsController } from './uploads.controller.js';
+import { UploadController } from './upload.controller.js';
 import { UploadsInFlight } from './uploads-in-flight.js';
 
 @Module({
   imports: [SoccerMetricsModule],
-  controllers: [UploadsController],
+  controllers: [UploadController],
   providers: [
     MatchUploadService,
     UploadsInFlight,
@@ -26,4 +26,4 @@ import { UploadsInFlight } from './uploads-in-flight.js';
   ],
   exports: [UploadsInFlight],
 })
-export class UploadsModule {}
+export class UploadModule {}
