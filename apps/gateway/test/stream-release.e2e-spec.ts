@@ -232,9 +232,13 @@ describe('gateway streams release everything when they end', () => {
         `${base}/v1/matches/live/watch?fps=2&quality=1`,
         { agent: false, headers: { accept: 'application/x-ndjson' } },
         (res) => {
-          if (res.statusCode !== 200) return reject(new Error(`NDJSON watch: ${res.statusCode}`));
           let text = '';
           res.setEncoding('utf8');
+          if (res.statusCode !== 200) {
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => reject(new Error(`NDJSON watch: ${res.statusCode} ${text}`)));
+            return;
+          }
           res.on('data', (chunk: string) => {
             text += chunk;
             if (!text.includes('\n')) return;
