@@ -7,14 +7,17 @@
  * test in deploy.e2e-spec.ts keeps them equal).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, generateDevCerts, type AppName } from '#launcher';
+import { freePort, type AppName } from '#launcher';
 import { parseDockerfile, targetCommands } from './deploy/dockerfile.js';
 import { ROOT } from './deploy/tools.js';
 
@@ -212,11 +215,41 @@ describe('the compose stack on mutual TLS: the certs one-shot, then the health c
       'cheese-service': (await readdir(join(volumes, 'cheese-service'))).sort(),
       'soccer-service': (await readdir(join(volumes, 'soccer-service'))).sort(),
     }).toEqual({
-      gateway: ['ca.pem', 'client-key.pem', 'client.pem'],
+      // server*.pem: its HTTPS listener's, read when docker-compose.https.yml is added.
+      gateway: ['ca.pem', 'client-key.pem', 'client.pem', 'server-key.pem', 'server.pem'],
       'cheese-service': service,
       'soccer-service': service,
     });
     expect(await readdir(join(scratch, 'certs-ca'))).toContain('ca-key.pem');
+  });
+
+  it.each(CERT_VOLUMES)(
+    'gives %s a server certificate of its own: signed by the CA, naming it, localhost and loopback',
+    async (app) => {
+      const ca = new X509Certificate(await readFile(join(volumes, app, 'ca.pem')));
+      const cert = new X509Certificate(await readFile(join(volumes, app, 'server.pem')));
+      expect(cert.checkIssued(ca) && cert.verify(ca.publicKey)).toBe(true);
+      expect(cert.subjectAltName).toBe(
+        `DNS:${app}, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1`,
+      );
+      expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // extended key usage: serverAuth
+      expect(cert.ca).toBe(false);
+    },
+  );
+
+  it('keeps every certificate on a second run (compose runs the one-shot at each up)', async () => {
+    const files = async () =>
+      Promise.all(
+        CERT_VOLUMES.flatMap((app) =>
+          ['ca.pem', 'server.pem', 'server-key.pem'].map((f) => readFile(join(volumes, app, f))),
+        ),
+      );
+    const first = await files();
+    const command = targetCommands(dockerfile, 'certs').cmd!;
+    expect(
+      await run([...command.slice(0, -1), volumes], { CERTS_DIR: join(scratch, 'certs-ca') }),
+    ).toMatchObject({ code: 0 });
+    expect(await files()).toEqual(first);
   });
 
   it('passes with the CA and the client certificate', async () => {
@@ -295,25 +328,86 @@ describe('gateway image: CMD and HEALTHCHECK (GET /healthz)', () => {
       `gateway unhealthy: GET localhost:${port}/healthz: connect ECONNREFUSED`,
     );
   });
+});
 
-  it('asks over HTTPS when the gateway serves it (GATEWAY_TLS_CERT)', async () => {
-    // The development certificates of `npm run certs` (compose serves plain HTTP).
-    const certs = await generateDevCerts(join(scratch, 'dev-certs'));
-    const port = await freePort();
-    const env = {
+/**
+ * A TLS handshake with the gateway as a browser makes it: ALPN offering h2 and
+ * HTTP/1.1, the certificate checked against `ca` for `servername` (or the IP).
+ * The protocol chosen, or the code of the error that refused the certificate.
+ */
+function handshake(port: number, ca: Buffer | undefined, servername?: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      ca,
+      servername,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    socket.once('secureConnect', () => {
+      resolve(String(socket.alpnProtocol));
+      socket.destroy();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/** GET `path` over HTTP/2 to 127.0.0.1:`port`, trusting `ca` only: the status. */
+async function h2Status(port: number, ca: Buffer, path: string): Promise<number> {
+  const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
+  try {
+    await once(session, 'connect');
+    const req = session.request({ ':path': path });
+    const [headers] = (await once(req, 'response')) as [Record<string, string | number>];
+    req.resume();
+    await once(req, 'end');
+    return Number(headers[':status']);
+  } finally {
+    session.close();
+  }
+}
+
+describe('the gateway on HTTPS, with the certificate the certs one-shot gives it (docker-compose.https.yml)', () => {
+  let container: Container;
+  let env: Record<string, string>;
+  let ca: Buffer;
+  let port: number;
+
+  beforeAll(async () => {
+    const volume = join(await certsFromComposeOneShot(), 'gateway');
+    ca = await readFile(join(volume, 'ca.pem'));
+    port = await freePort();
+    // What docker-compose.https.yml adds to the gateway's environment, with these paths.
+    env = {
       GATEWAY_HTTP_PORT: String(port),
       GATEWAY_HTTP_HOST: '127.0.0.1',
-      GATEWAY_TLS_CERT: certs.serverCert,
-      GATEWAY_TLS_KEY: certs.serverKey,
+      GATEWAY_TLS_CERT: join(volume, 'server.pem'),
+      GATEWAY_TLS_KEY: join(volume, 'server-key.pem'),
     };
-    const container = Container.start('gateway', env);
-    try {
-      await container.waitHealthy('gateway', env);
-      expect(await healthcheck('gateway', env)).toEqual({ code: 0, stderr: '' });
-      const plain = await healthcheck('gateway', { ...env, GATEWAY_TLS_CERT: '' });
-      expect(plain.code).toBe(1);
-    } finally {
-      await container.stop();
-    }
+    container = Container.start('gateway', env);
+    await container.waitHealthy('gateway', env);
+  });
+
+  afterAll(async () => {
+    await container?.stop();
+  });
+
+  it('passes the image health check, which asks over HTTPS (GATEWAY_TLS_CERT)', async () => {
+    expect(await healthcheck('gateway', env)).toEqual({ code: 0, stderr: '' });
+    // Plain HTTP to that port gets no answer the check takes.
+    const plain = await healthcheck('gateway', { ...env, GATEWAY_TLS_CERT: '' });
+    expect(plain.code).toBe(1);
+  });
+
+  it('speaks h2 (ALPN) to a client trusting the development CA, under each name the certificate has', async () => {
+    expect(await handshake(port, ca)).toBe('h2'); // 127.0.0.1
+    expect(await handshake(port, ca, 'localhost')).toBe('h2');
+    expect(await handshake(port, ca, 'gateway')).toBe('h2');
+    expect(await h2Status(port, ca, '/healthz')).toBe(200);
+  });
+
+  it('is refused by a client without the CA, or for a name the certificate does not have', async () => {
+    expect(await handshake(port, undefined, 'localhost')).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect(await handshake(port, ca, 'cheese-service')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   });
 });

@@ -200,6 +200,37 @@ describe('docker-compose.yml (Debian docker-compose 1.29)', () => {
     expect(config.services['soccer-service'].environment?.REDIS_URL).toBe('redis://redis:6379');
   });
 
+  it('serves the gateway over HTTPS with docker-compose.https.yml added, with its own certificate; nothing else changes', async () => {
+    const files = [file, join(ROOT, 'docker-compose.https.yml')];
+    expect(await checkCompose(files, COMPOSE_RULES)).toEqual([]);
+    const { problems, config: https } = await composeConfig(files);
+    expect(problems).toEqual([]);
+    // The files the certs one-shot puts in the gateway's volume (deploy/compose/certs.sh;
+    // container-commands.e2e-spec.ts runs it).
+    const plain = config.services.gateway;
+    expect(plain.environment).not.toHaveProperty('GATEWAY_TLS_CERT');
+    expect(https!.services.gateway).toEqual({
+      ...plain,
+      environment: {
+        ...plain.environment,
+        GATEWAY_TLS_CERT: '/certs/server.pem',
+        GATEWAY_TLS_KEY: '/certs/server-key.pem',
+      },
+    });
+    // docker-compose 1.29 prints a service's volumes in no fixed order.
+    const sorted = (services: ComposeConfig['services']) =>
+      Object.fromEntries(
+        Object.entries(services).map(([name, service]) => [
+          name,
+          { ...service, volumes: service.volumes?.map((v) => JSON.stringify(v)).sort() },
+        ]),
+      );
+    expect(sorted({ ...https!.services, gateway: plain })).toEqual(sorted(config.services));
+    expect(read('README.md')).toContain(
+      'docker compose -f docker-compose.yml -f docker-compose.https.yml up',
+    );
+  });
+
   it('opens every published port to the network with PUBLISH_ADDRESS=0.0.0.0 (docs/deploy.md)', async () => {
     const { problems, config: opened } = await composeConfig(
       file,

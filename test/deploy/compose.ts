@@ -84,18 +84,21 @@ function logRotated(logging: ComposeService['logging']): boolean {
 }
 
 /**
- * `docker-compose -f <file> [--profile p] config`, with no .env and none of the
- * caller's variables, so that the file is checked as a fresh clone sees it.
+ * `docker-compose -f <file> [-f <override>...] [--profile p] config`, with no .env
+ * and none of the caller's variables, so that the file is checked as a fresh clone
+ * sees it. Several files are merged in their order, as compose does.
  */
 export async function composeConfig(
-  file: string,
+  file: string | readonly string[],
   profiles: string[] = [],
   envFile = EMPTY_ENV_FILE,
 ): Promise<{ problems: string[]; config?: ComposeConfig }> {
-  const args = ['-f', file, '--env-file', envFile];
+  const files = typeof file === 'string' ? [file] : file;
+  const args = [...files.flatMap((f) => ['-f', f]), '--env-file', envFile];
   for (const profile of profiles) args.push('--profile', profile);
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
-  const result = await runTool('docker-compose', [...args, 'config'], { cwd: dirname(file), env });
+  const cwd = dirname(files[0]);
+  const result = await runTool('docker-compose', [...args, 'config'], { cwd, env });
   if (result.code !== 0) {
     return { problems: [`docker-compose config: ${result.stderr.trim() || result.stdout.trim()}`] };
   }
@@ -279,9 +282,9 @@ export function checkComposeApps(config: ComposeConfig, rules: ComposeRules): st
   return problems;
 }
 
-/** Everything wrong with the compose `file`: what docker-compose says, then the rules. */
+/** Everything wrong with the compose `file` (or files, merged): what docker-compose says, then the rules. */
 export async function checkCompose(
-  file: string,
+  file: string | readonly string[],
   rules: ComposeRules,
   profiles: string[] = [],
 ): Promise<string[]> {
