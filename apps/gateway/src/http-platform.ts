@@ -10,6 +10,7 @@ import { installRequestTimeouts } from './request-timeout.js';
 import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
 import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
+import { installHttp2RequestChecks } from './security/http2-request-checks.js';
 
 /** Media types a streamed body may have (match videos). */
 export const STREAM_BODY_TYPES = ['application/octet-stream', 'video/mp4'];
@@ -49,6 +50,8 @@ export interface HttpPlatformOptions {
   https?: boolean;
   /** GATEWAY_CORS_ORIGINS; none: no CORS headers. */
   corsOrigins?: readonly string[];
+  /** GATEWAY_MAX_HEADER_BYTES, checked here for HTTP/2 requests (the parser does for HTTP/1.1). */
+  maxHeaderBytes?: number;
 }
 
 /**
@@ -64,7 +67,7 @@ export interface HttpPlatformOptions {
 export async function configureHttpPlatform(
   app: NestFastifyApplication,
   bodyLimit: number,
-  { https = false, corsOrigins = [] }: HttpPlatformOptions = {},
+  { https = false, corsOrigins = [], maxHeaderBytes = 16 * 1024 }: HttpPlatformOptions = {},
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
@@ -85,6 +88,7 @@ export async function configureHttpPlatform(
     }
     done();
   });
+  installHttp2RequestChecks(fastify, maxHeaderBytes);
   // Nest's hook runs @fastify/cors's before its own, and copies the headers to
   // the raw response, so hijacked streams (SSE) carry them too.
   if (corsOrigins.length > 0) app.enableCors(corsOptions(corsOrigins));

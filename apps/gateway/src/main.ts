@@ -27,6 +27,7 @@ await startApp({
     await configureHttpPlatform(app, env.GATEWAY_BODY_LIMIT_BYTES, {
       https,
       corsOrigins: env.GATEWAY_CORS_ORIGINS,
+      maxHeaderBytes: env.GATEWAY_MAX_HEADER_BYTES,
     });
     setupOpenApi(app);
     closeOnSignal(app);

@@ -1,12 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { get, request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, freePort } from '#launcher';
+import { AppProcess, freePort, generateDevCerts, type DevCerts } from '#launcher';
 import { mediaLeftovers, uploadTempFilesOnceThere } from '../../../test/support/media-leftovers.js';
-import { httpRequest, rawHttp, type HttpRequestOptions } from './support/hostile-http.js';
-import { SseClient } from './support/sse-client.js';
+import {
+  overHttp1,
+  rawHttp,
+  type HttpRequestOptions,
+  type PendingRequest,
+  type Transport,
+} from './support/hostile-http.js';
+import { overHttp2 } from './support/hostile-http2.js';
 
 /**
  * The bad-input suite, HTTP side (issue #4): each row sends the gateway one
@@ -23,6 +29,17 @@ import { SseClient } from './support/sse-client.js';
  *   header (500 ms) and idle (1 s) timeouts and 4 KiB of headers: the HTTP
  *   hardening, each row from a loopback address of its own (127.0.x.y), so
  *   that per-address limits count only that row.
+ *
+ * The whole table runs twice: over HTTP/1.1 on plain HTTP listeners, then
+ * over HTTP/2 on TLS listeners (ALPN h2, as browsers connect), each request
+ * on a connection of its own. The rows marked `http1Only` test HTTP/1.1's
+ * wire format or its connection timeouts, which HTTP/2 does not have: raw
+ * request and header lines (HTTP/2 sends HPACK headers, and node:http2
+ * refuses to send invalid ones), Content-Length with Transfer-Encoding and
+ * chunked bodies (HTTP/2 frames bodies itself; a body with no length is
+ * tested over HTTP/2 in matches-upload.e2e), the head and keep-alive
+ * timeouts (HTTP/2 has a TLS handshake and a session idle timeout instead),
+ * and the 431/413 answers that close the connection.
  */
 
 const KiB = 1024;
@@ -73,7 +90,13 @@ interface Row {
   name: string;
   send: () => Promise<Answer>;
   expect: Expected;
+  /** Why the row runs over HTTP/1.1 only (see above). */
+  http1Only?: string;
 }
+
+const REQUEST_LINE = 'HTTP/1.1 request or header line';
+const FRAMING = 'HTTP/1.1 body framing';
+const CONNECTION = 'HTTP/1.1 connection handling';
 
 const INVALID = (message?: RegExp) => ({ code: 3, status: 'INVALID_ARGUMENT', message });
 const NOT_FOUND = (message?: RegExp) => ({ code: 5, status: 'NOT_FOUND', message });
@@ -85,10 +108,11 @@ const NOT_JSON = /not valid JSON/;
 const TYPE_HINT = /^type must be one of EMMENTAL, BRIE, PECORINO, ROQUEFORT, CANASTRA/;
 const BAD_ID = /^id must match \^\[A-Za-z0-9_-\]\{1,64\}\$$/;
 
-/** Ports and paths, known once the apps run (rows read them when they run). */
+/** Ports, paths and the listener's transport, known once the apps run (rows read them when they run). */
 let mainPort: number;
 let guardedPort: number;
 let mediaDir: string;
+let transport: Transport;
 
 /** A loopback source address no row used before: per-address limits start from zero. */
 let addressesUsed = 0;
@@ -97,9 +121,9 @@ function freshAddress(): string {
   return `127.0.${Math.floor(n / 250)}.${(n % 250) + 2}`;
 }
 
-const main = (options: HttpRequestOptions) => () => httpRequest(mainPort, options);
+const main = (options: HttpRequestOptions) => () => transport.request(mainPort, options);
 const guarded = (options: HttpRequestOptions) => () =>
-  httpRequest(guardedPort, { localAddress: freshAddress(), ...options });
+  transport.request(guardedPort, { localAddress: freshAddress(), ...options });
 
 const order = (body: string | Buffer, headers: Record<string, string> = JSON_TYPE) =>
   main({ method: 'POST', path: '/v1/cheese/orders', headers, body });
@@ -119,42 +143,68 @@ const nestedArrays = (levels: number) => '['.repeat(levels) + ']'.repeat(levels)
 /** `levels` objects, one inside the other: {"a":{"a":...{}...}}. */
 const nestedObjects = (levels: number) => '{"a":'.repeat(levels) + '{}' + '}'.repeat(levels);
 
-/** A real chat session on the main gateway: its SSE stream and session id. */
+/** The first event of an SSE body, skipping comments (heartbeats); the stream stays open. */
+async function firstSseEvent(body: Readable): Promise<{ event: string; data: string }> {
+  let text = '';
+  body.setEncoding('utf8');
+  for await (const chunk of body.iterator({ destroyOnReturn: false })) {
+    text += chunk as string;
+    for (const block of text.split('\n\n').slice(0, -1)) {
+      if (block.startsWith(':')) continue;
+      const line = (name: string) =>
+        block
+          .split('\n')
+          .find((l) => l.startsWith(`${name}: `))
+          ?.slice(name.length + 2) ?? '';
+      return { event: line('event'), data: line('data') };
+    }
+  }
+  throw new Error(`SSE stream ended with no event: ${text}`);
+}
+
+/** A real chat session on the main gateway: its session id, and how to leave. */
 async function joinChat(
   room: string,
   user: string,
-): Promise<{ sse: SseClient; sessionId: string }> {
-  const sse = await SseClient.open(
-    `http://127.0.0.1:${mainPort}/v1/matches/${room}/chat?user=${user}`,
-  );
-  expect(sse.status).toBe(200);
-  const joined = await sse.next();
-  expect(joined?.event).toBe('joined');
-  return { sse, sessionId: (JSON.parse(joined!.data) as { sessionId: string }).sessionId };
+): Promise<{ sessionId: string; leave: () => void }> {
+  const sse = transport.start(mainPort, { path: `/v1/matches/${room}/chat?user=${user}` });
+  sse.body.end();
+  try {
+    const { status, body } = await sse.response;
+    expect(status).toBe(200);
+    const joined = await firstSseEvent(body);
+    expect(joined.event).toBe('joined');
+    return {
+      sessionId: (JSON.parse(joined.data) as { sessionId: string }).sessionId,
+      leave: sse.cut,
+    };
+  } catch (err) {
+    sse.cut();
+    throw err;
+  }
 }
 
-/** Opens a watch on the guarded gateway from `localAddress`: resolves with the response once its head is in. */
-function openWatch(localAddress: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    get(
-      {
-        host: '127.0.0.1',
-        port: guardedPort,
-        path: '/v1/matches/live/watch?fps=1',
-        localAddress,
-        agent: false,
-      },
-      resolve,
-    ).on('error', reject);
+/** A watch on the guarded gateway from `localAddress`, left open. */
+function startWatch(localAddress: string): PendingRequest {
+  const watch = transport.start(guardedPort, {
+    path: '/v1/matches/live/watch?fps=1',
+    localAddress,
   });
+  watch.body.end();
+  return watch;
 }
 
-/** Reads a whole response (an error answer). */
-async function answerOf(res: IncomingMessage): Promise<Answer> {
-  let body = '';
-  res.setEncoding('utf8');
-  for await (const chunk of res) body += chunk as string;
-  return { status: res.statusCode, headers: res.headers, body };
+/** The whole answer to a request under way (an error), then the request let go. */
+async function answerOf(pending: PendingRequest): Promise<Answer> {
+  try {
+    const { status, headers, body } = await pending.response;
+    let text = '';
+    body.setEncoding('utf8');
+    for await (const chunk of body) text += chunk as string;
+    return { status, headers, body: text };
+  } finally {
+    pending.cut();
+  }
 }
 
 const ROWS: Row[] = [
@@ -222,6 +272,12 @@ const ROWS: Row[] = [
     expect: { status: 415, error: INVALID(/Unsupported Media Type/) },
   },
   {
+    // No body to type (over HTTP/2: an empty DATA frame ends it): judged as an empty order.
+    name: 'order with no body and no content-type',
+    send: main({ method: 'POST', path: '/v1/cheese/orders' }),
+    expect: { status: 400, error: INVALID(TYPE_HINT) },
+  },
+  {
     name: 'upload as text/plain',
     send: upload('x1', 'abc', { 'content-type': 'text/plain' }),
     expect: { status: 415, error: INVALID(/Unsupported Media Type/) },
@@ -287,6 +343,7 @@ const ROWS: Row[] = [
       ]),
     ),
     expect: { status: 400, error: INVALID(), closedWithinMs: 2000 },
+    http1Only: REQUEST_LINE,
   },
   // --- path traversal and ids ------------------------------------------------------------------
   {
@@ -454,11 +511,13 @@ const ROWS: Row[] = [
     name: 'BREW, not an HTTP method',
     send: raw('BREW /v1/cheeses HTTP/1.1\r\nHost: x\r\n\r\n'),
     expect: { status: 400, error: INVALID(), closedWithinMs: 2000 },
+    http1Only: REQUEST_LINE,
   },
   {
     name: 'a header name with a control character',
     send: raw('GET /v1/cheeses HTTP/1.1\r\nHost: x\r\nX-A\u0001: b\r\n\r\n'),
     expect: { status: 400, error: INVALID(), closedWithinMs: 2000 },
+    http1Only: REQUEST_LINE,
   },
   {
     // Request smuggling: both lengths at once is refused outright (RFC 9112 6.1).
@@ -467,6 +526,7 @@ const ROWS: Row[] = [
       'POST /v1/cheese/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15\r\nTransfer-Encoding: chunked\r\n\r\nf\r\n{"type":"BRIE"}\r\n0\r\n\r\n',
     ),
     expect: { status: 400, error: INVALID(), closedWithinMs: 2000 },
+    http1Only: FRAMING,
   },
   // --- oversized -------------------------------------------------------------------------------
   {
@@ -477,6 +537,8 @@ const ROWS: Row[] = [
       error: EXHAUSTED(/^request headers over 16384 bytes$/),
       closedWithinMs: 2000,
     },
+    // Over HTTP/2 the guarded row below checks the header limit.
+    http1Only: CONNECTION,
   },
   {
     name: 'guarded: a 6 KiB header (over GATEWAY_MAX_HEADER_BYTES=4096)',
@@ -492,9 +554,13 @@ const ROWS: Row[] = [
     // Refused from the header alone: the gateway does not wait for 1 GB.
     name: 'Content-Length of 1 GB on a JSON route, no body sent',
     send: () =>
-      rawHttp(mainPort, [
-        'POST /v1/cheese/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n',
-      ]),
+      answerOf(
+        transport.start(mainPort, {
+          method: 'POST',
+          path: '/v1/cheese/orders',
+          headers: { ...JSON_TYPE, 'content-length': 1_000_000_000 },
+        }),
+      ),
     expect: { status: 413, error: EXHAUSTED(/^Request body is too large$/) },
   },
   {
@@ -510,6 +576,8 @@ const ROWS: Row[] = [
       headers: { connection: /^close$/ },
       closedWithinMs: 2000,
     },
+    // Over HTTP/2, matches-upload.e2e checks this 413.
+    http1Only: CONNECTION,
   },
   {
     // No Content-Length: refused as the body passes the limit (17 chunks of 64 KiB),
@@ -526,6 +594,7 @@ const ROWS: Row[] = [
       ),
     ),
     expect: { status: 413, error: EXHAUSTED(/more than 1048576 bytes/), closedWithinMs: 3000 },
+    http1Only: FRAMING,
   },
   // --- prototype poisoning, duplicate and unknown fields ---------------------------------------
   {
@@ -642,11 +711,11 @@ const ROWS: Row[] = [
   {
     name: 'chat: text of GATEWAY_CHAT_MAX_TEXT + 1 characters, in a real session',
     send: async () => {
-      const { sse, sessionId } = await joinChat('bad-input', 'mallory');
+      const { sessionId, leave } = await joinChat('bad-input', 'mallory');
       try {
         return await chatPost(JSON.stringify({ sessionId, text: 'x'.repeat(CHAT_MAX_TEXT + 1) }))();
       } finally {
-        sse.close();
+        leave();
       }
     },
     expect: { status: 400, error: INVALID(/^text is too long: at most 500 characters$/) },
@@ -721,20 +790,21 @@ const ROWS: Row[] = [
     // No answer (the client is gone); what matters is checked after every row:
     // the service's temp file is removed, the processes serve on.
     name: 'upload: the client disconnects after 512 KiB of 900 KiB',
+    // Over HTTP/2 the stream is reset (CANCEL); its connection would live on.
     send: async () => {
-      const req: ClientRequest = request({
-        host: '127.0.0.1',
-        port: mainPort,
+      const req = transport.start(mainPort, {
         method: 'PUT',
         path: '/v1/matches/cut-off/video',
         headers: { 'content-type': 'video/mp4', 'content-length': 900 * KiB },
-        agent: false,
       });
-      req.on('error', () => undefined);
-      req.write(Buffer.alloc(512 * KiB, 3));
-      // The service is writing the temp file: its removal is what this row tests.
-      expect(await uploadTempFilesOnceThere(mediaDir)).toHaveLength(1);
-      req.destroy();
+      req.body.on('error', () => undefined);
+      req.body.write(Buffer.alloc(512 * KiB, 3));
+      try {
+        // The service is writing the temp file: its removal is what this row tests.
+        expect(await uploadTempFilesOnceThere(mediaDir)).toHaveLength(1);
+      } finally {
+        req.cut();
+      }
       return { headers: {}, body: '' };
     },
     expect: { status: undefined },
@@ -755,12 +825,14 @@ const ROWS: Row[] = [
         { localAddress: freshAddress(), untilClosed: true, waitMs: 4000 },
       ),
     expect: { status: 408, error: { code: 4, status: 'DEADLINE_EXCEEDED' }, closedWithinMs: 1500 },
+    http1Only: CONNECTION,
   },
   {
     name: 'guarded: a connection that never sends a byte',
     send: () =>
       rawHttp(guardedPort, [], { localAddress: freshAddress(), untilClosed: true, waitMs: 4000 }),
     expect: { status: 408, error: { code: 4, status: 'DEADLINE_EXCEEDED' }, closedWithinMs: 1500 },
+    http1Only: CONNECTION,
   },
   {
     // One good request, then nothing: the keep-alive connection is closed after
@@ -774,6 +846,7 @@ const ROWS: Row[] = [
         waitMs: 5000,
       }),
     expect: { status: 200, closedWithinMs: 3500, openForMs: 1000 },
+    http1Only: CONNECTION,
   },
   // --- authentication and limits (guarded) -----------------------------------------------------
   {
@@ -840,11 +913,10 @@ const ROWS: Row[] = [
     send: async () => {
       const localAddress = freshAddress();
       for (let i = 0; i < 5; i++) {
-        expect((await httpRequest(guardedPort, { path: '/v1/cheeses', localAddress })).status).toBe(
-          200,
-        );
+        const answer = await transport.request(guardedPort, { path: '/v1/cheeses', localAddress });
+        expect(answer.status).toBe(200);
       }
-      return httpRequest(guardedPort, { path: '/v1/cheeses', localAddress });
+      return transport.request(guardedPort, { path: '/v1/cheeses', localAddress });
     },
     expect: {
       status: 429,
@@ -856,12 +928,15 @@ const ROWS: Row[] = [
     name: 'guarded: a 3rd open stream from one address (GATEWAY_MAX_STREAMS_PER_IP=2)',
     send: async () => {
       const localAddress = freshAddress();
-      const open = [await openWatch(localAddress), await openWatch(localAddress)];
+      const open: PendingRequest[] = [];
       try {
-        expect(open.map((res) => res.statusCode)).toEqual([200, 200]);
-        return await answerOf(await openWatch(localAddress));
+        for (let i = 0; i < 2; i++) {
+          open.push(startWatch(localAddress));
+          expect((await open[i].response).status).toBe(200);
+        }
+        return await answerOf(startWatch(localAddress));
       } finally {
-        for (const res of open) res.destroy();
+        for (const watch of open) watch.cut();
       }
     },
     expect: {
@@ -880,17 +955,25 @@ function parsed(body: string): unknown {
   }
 }
 
+/** The listeners the table runs against: plain HTTP/1.1, and TLS spoken as HTTP/2. */
+const LISTENERS = [
+  { name: 'HTTP/1.1', tls: false },
+  { name: 'HTTP/2 (TLS, ALPN h2)', tls: true },
+] as const;
+
 describe('bad input over HTTP: exact answers, the gateway and services unharmed', () => {
+  let work: string;
+  let certs: DevCerts;
   let cheese: AppProcess;
   let soccer: AppProcess;
-  let mainGateway: AppProcess;
-  let guardedGateway: AppProcess;
-  let pids: number[];
+  let gatewayEnv: Record<string, string>;
 
   beforeAll(async () => {
-    mediaDir = await mkdtemp(join(tmpdir(), 'bad-http-media-'));
+    work = await mkdtemp(join(tmpdir(), 'bad-http-'));
+    mediaDir = join(work, 'media');
+    await mkdir(mediaDir);
+    certs = await generateDevCerts(join(work, 'certs'));
     const [cheesePort, soccerPort] = await Promise.all([freePort(), freePort()]);
-    [mainPort, guardedPort] = await Promise.all([freePort(), freePort()]);
     [cheese, soccer] = await Promise.all([
       AppProcess.start('cheese-service', {
         port: cheesePort,
@@ -901,7 +984,7 @@ describe('bad input over HTTP: exact answers, the gateway and services unharmed'
         env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir, LOG_LEVEL: 'warn' },
       }),
     ]);
-    const gatewayEnv = {
+    gatewayEnv = {
       GATEWAY_HTTP_HOST: '127.0.0.1',
       CHEESE_GRPC_URL: `127.0.0.1:${cheesePort}`,
       SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
@@ -910,83 +993,100 @@ describe('bad input over HTTP: exact answers, the gateway and services unharmed'
       GATEWAY_CHAT_MAX_TEXT: String(CHAT_MAX_TEXT),
       LOG_LEVEL: 'warn',
     };
-    [mainGateway, guardedGateway] = await Promise.all([
-      // No rate limit here: ~500 requests from one address in a minute are the suite's own.
-      AppProcess.start('gateway', {
-        port: mainPort,
-        env: { ...gatewayEnv, GATEWAY_RATE_LIMIT: '0' },
-      }),
-      AppProcess.start('gateway', { port: guardedPort, env: { ...gatewayEnv, ...GUARDED } }),
-    ]);
-    pids = [cheese, soccer, mainGateway, guardedGateway].map((app) => app.child.pid!);
   });
 
   afterAll(async () => {
-    await Promise.all([mainGateway?.stop(), guardedGateway?.stop()]);
     await Promise.all([cheese?.stop(), soccer?.stop()]);
-    if (mediaDir) await rm(mediaDir, { recursive: true, force: true });
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** Both gateways live, a good order and the match list through each, nothing left behind. */
-  async function expectAllHealthy(): Promise<void> {
-    for (const [port, localAddress] of [
-      [mainPort, undefined],
-      [guardedPort, freshAddress()],
-    ] as const) {
-      const health = await httpRequest(port, { path: '/healthz', localAddress });
-      expect(health.status, `${port} /healthz`).toBe(200);
-      const good = await httpRequest(port, {
-        method: 'POST',
-        path: '/v1/cheese/orders',
-        headers: JSON_TYPE,
-        body: '{"type":"BRIE"}',
-        localAddress,
-      });
-      expect({ status: good.status, body: parsed(good.body) }).toMatchObject({
-        status: 200,
-        body: { type: 'BRIE' },
-      });
-    }
-    const list = await httpRequest(mainPort, { path: '/v1/matches' });
-    expect(list.status).toBe(200);
-    expect(await mediaLeftovers(mediaDir)).toEqual([]);
-    for (const app of [cheese, soccer, mainGateway, guardedGateway]) {
-      expect(app.exited, `${app.name} exited`).toBe(false);
-    }
-  }
+  describe.each(LISTENERS)('over $name', ({ tls }) => {
+    let mainGateway: AppProcess;
+    let guardedGateway: AppProcess;
+    let pids: number[];
 
-  it('everything starts healthy', expectAllHealthy);
+    beforeAll(async () => {
+      transport = tls ? overHttp2(await readFile(certs.ca)) : overHttp1;
+      const env = {
+        ...gatewayEnv,
+        ...(tls && { GATEWAY_TLS_CERT: certs.serverCert, GATEWAY_TLS_KEY: certs.serverKey }),
+      };
+      [mainPort, guardedPort] = await Promise.all([freePort(), freePort()]);
+      [mainGateway, guardedGateway] = await Promise.all([
+        // No rate limit here: ~500 requests from one address in a minute are the suite's own.
+        AppProcess.start('gateway', { port: mainPort, env: { ...env, GATEWAY_RATE_LIMIT: '0' } }),
+        AppProcess.start('gateway', { port: guardedPort, env: { ...env, ...GUARDED } }),
+      ]);
+      pids = [cheese, soccer, mainGateway, guardedGateway].map((app) => app.child.pid!);
+    });
 
-  it.each(ROWS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
-    const answer = await row.send();
-    const { status, error, json, headers = {}, closedWithinMs, openForMs = 0 } = row.expect;
-    expect(answer.status, answer.body.slice(0, 300)).toBe(status);
-    if (error) {
-      expect(parsed(answer.body)).toEqual({
-        code: error.code,
-        status: error.status,
-        message: expect.stringMatching(error.message ?? /./) as unknown,
-        ...(error.details && {
-          details: error.details.map((type): unknown =>
-            expect.objectContaining({ '@type': `type.googleapis.com/${type}` }),
-          ),
-        }),
-      });
-    }
-    if (json) expect(parsed(answer.body)).toMatchObject(json);
-    for (const [name, value] of Object.entries(headers)) {
-      expect(answer.headers[name], name).toMatch(value);
-    }
-    if (closedWithinMs !== undefined) {
-      expect(answer.closedByServer).toBe(true);
-      expect(answer.closedAfterMs).toBeLessThan(closedWithinMs);
-      expect(answer.closedAfterMs).toBeGreaterThanOrEqual(openForMs);
-    }
-    await expectAllHealthy();
-  });
+    afterAll(async () => {
+      await Promise.all([mainGateway?.stop(), guardedGateway?.stop()]);
+    });
 
-  it('the same processes served every row', () => {
-    expect([cheese, soccer, mainGateway, guardedGateway].map((app) => app.child.pid)).toEqual(pids);
-    for (const app of [cheese, soccer, mainGateway, guardedGateway]) expect(app.exited).toBe(false);
+    /** Both gateways live, a good order and the match list through each, nothing left behind. */
+    async function expectAllHealthy(): Promise<void> {
+      for (const [port, localAddress] of [
+        [mainPort, undefined],
+        [guardedPort, freshAddress()],
+      ] as const) {
+        const health = await transport.request(port, { path: '/healthz', localAddress });
+        expect(health.status, `${port} /healthz`).toBe(200);
+        const good = await transport.request(port, {
+          method: 'POST',
+          path: '/v1/cheese/orders',
+          headers: JSON_TYPE,
+          body: '{"type":"BRIE"}',
+          localAddress,
+        });
+        expect({ status: good.status, body: parsed(good.body) }).toMatchObject({
+          status: 200,
+          body: { type: 'BRIE' },
+        });
+      }
+      const list = await transport.request(mainPort, { path: '/v1/matches' });
+      expect(list.status).toBe(200);
+      expect(await mediaLeftovers(mediaDir)).toEqual([]);
+      for (const app of [cheese, soccer, mainGateway, guardedGateway]) {
+        expect(app.exited, `${app.name} exited`).toBe(false);
+      }
+    }
+
+    it('everything starts healthy', expectAllHealthy);
+
+    const rows = ROWS.filter((row) => !tls || !row.http1Only);
+    it.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+      const answer = await row.send();
+      const { status, error, json, headers = {}, closedWithinMs, openForMs = 0 } = row.expect;
+      expect(answer.status, answer.body.slice(0, 300)).toBe(status);
+      if (error) {
+        expect(parsed(answer.body)).toEqual({
+          code: error.code,
+          status: error.status,
+          message: expect.stringMatching(error.message ?? /./) as unknown,
+          ...(error.details && {
+            details: error.details.map((type): unknown =>
+              expect.objectContaining({ '@type': `type.googleapis.com/${type}` }),
+            ),
+          }),
+        });
+      }
+      if (json) expect(parsed(answer.body)).toMatchObject(json);
+      for (const [name, value] of Object.entries(headers)) {
+        expect(answer.headers[name], name).toMatch(value);
+      }
+      if (closedWithinMs !== undefined) {
+        expect(answer.closedByServer).toBe(true);
+        expect(answer.closedAfterMs).toBeLessThan(closedWithinMs);
+        expect(answer.closedAfterMs).toBeGreaterThanOrEqual(openForMs);
+      }
+      await expectAllHealthy();
+    });
+
+    it('the same processes served every row', () => {
+      const apps = [cheese, soccer, mainGateway, guardedGateway];
+      expect(apps.map((app) => app.child.pid)).toEqual(pids);
+      for (const app of apps) expect(app.exited).toBe(false);
+    });
   });
 });

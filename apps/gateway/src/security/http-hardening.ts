@@ -49,14 +49,14 @@ export type ListenerOptions = Pick<
  * each stream, over however many connections.
  */
 export const HTTP2_MAX_CONCURRENT_STREAMS = 100;
-const MAX_REFUSED_STREAMS_PER_SESSION = 100;
+export const MAX_REFUSED_STREAMS_PER_SESSION = 100;
 /**
  * Rapid reset (CVE-2023-44487): streams a client may open and reset at
  * once, then per second, before nghttp2 closes the connection with GOAWAY.
  * Tighter than nghttp2's own default (1000, then 33/s): a page resets few.
  */
-const HTTP2_STREAM_RESET_BURST = 200;
-const HTTP2_STREAM_RESET_RATE = 33;
+export const HTTP2_STREAM_RESET_BURST = 200;
+export const HTTP2_STREAM_RESET_RATE = 33;
 
 /**
  * The gateway's listener, from its environment:
@@ -75,7 +75,8 @@ const HTTP2_STREAM_RESET_RATE = 33;
  *   may (GATEWAY_UPLOAD_TIMEOUT_MS), plus 10 s so that the upload's own
  *   deadline answers first, with the API's error body. (Node's default,
  *   300 s, would cut long uploads.)
- * - `maxHeaderSize`: a larger request head is answered 431.
+ * - `maxHeaderSize`: a larger request head is answered 431 (over HTTP/2 by
+ *   http2-request-checks, the limit told to clients in SETTINGS).
  *
  * With GATEWAY_TLS_CERT and GATEWAY_TLS_KEY it serves HTTPS; the files are
  * read and checked now (PEM, key of the certificate), as for gRPC. HTTPS
@@ -125,7 +126,10 @@ export function listenerOptions(env: ListenerEnv): ListenerOptions {
         cert: pair.cert_chain,
         key: pair.private_key,
         handshakeTimeout: headersTimeout,
-        settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS },
+        settings: {
+          maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
+          maxHeaderListSize: env.GATEWAY_MAX_HEADER_BYTES,
+        },
         maxSessionRejectedStreams: MAX_REFUSED_STREAMS_PER_SESSION,
         streamResetBurst: HTTP2_STREAM_RESET_BURST,
         streamResetRate: HTTP2_STREAM_RESET_RATE,

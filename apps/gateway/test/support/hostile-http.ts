@@ -1,6 +1,6 @@
 import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -61,6 +61,68 @@ export function httpRequest(port: number, options: HttpRequestOptions): Promise<
     }
   });
 }
+
+/** A request under way: its body open to writes, its answer to come. */
+export interface PendingRequest {
+  /** The request body (back-pressure as usual: `write` false, then 'drain'). */
+  body: Writable;
+  /** The answer's head, once it is in; its body readable as it comes. */
+  response: Promise<{ status: number; headers: IncomingHttpHeaders; body: Readable }>;
+  /**
+   * Cuts the request off where it is: HTTP/1.1 drops the connection, HTTP/2
+   * resets the stream (CANCEL). Also what releases an answer left open.
+   */
+  cut(): void;
+}
+
+/**
+ * How the tests reach a gateway: every request on a connection of its own,
+ * over HTTP/1.1 (overHttp1) or over HTTP/2 on the TLS listener (overHttp2).
+ */
+export interface Transport {
+  readonly name: string;
+  request(port: number, options: HttpRequestOptions): Promise<HttpAnswer>;
+  /** Sends the head only: the body is the caller's to write (or not), and to end. */
+  start(port: number, options: Omit<HttpRequestOptions, 'body'>): PendingRequest;
+}
+
+/** A request over HTTP/1.1 (node:http, no agent) whose body the caller writes. */
+export function startHttpRequest(
+  port: number,
+  options: Omit<HttpRequestOptions, 'body'>,
+): PendingRequest {
+  const { method = 'GET', path, headers = {}, localAddress, timeoutMs = 30_000 } = options;
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    method,
+    path,
+    headers,
+    localAddress,
+    agent: false,
+    timeout: timeoutMs,
+  });
+  req.on('timeout', () =>
+    req.destroy(new Error(`${method} ${path}: no traffic in ${timeoutMs} ms`)),
+  );
+  const response = new Promise<Awaited<PendingRequest['response']>>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.on('error', () => undefined); // a cut answer: its reader sees it end
+      resolve({ status: res.statusCode!, headers: res.headers, body: res });
+    });
+    req.on('error', reject);
+  });
+  response.catch(() => undefined);
+  // The head goes out now, even if no body ever follows.
+  req.flushHeaders();
+  return { body: req, response, cut: () => req.destroy() };
+}
+
+export const overHttp1: Transport = {
+  name: 'HTTP/1.1',
+  request: httpRequest,
+  start: startHttpRequest,
+};
 
 export interface RawAnswer {
   /** Status of the first response on the connection, if one came. */
