@@ -13,7 +13,8 @@ import {
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { cheesefarm } from './index.js';
 import { createGrpcClient } from './grpc-client.js';
-import { grpcClientOptions, grpcServiceName, loadServiceProto } from './grpc-options.js';
+import { grpcClientOptions } from './grpc-client-options.js';
+import { grpcServiceName, loadServiceProto } from './grpc-registry.js';
 
 /** A gRPC message frame: not compressed, 4-byte length, the bytes. */
 function grpcFrame(payload: Buffer): Buffer {

@@ -20,7 +20,7 @@ import {
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { bearerTokenInterceptor, grpcAuthInterceptor, isOpenGrpcMethod } from './grpc-auth.js';
 import { createGrpcClient } from './grpc-client.js';
-import { GRPC_SERVICES, loadServiceProto } from './grpc-options.js';
+import { GRPC_SERVICES, loadServiceProto } from './grpc-registry.js';
 import { checkHealth, createHealthClient } from './health-client.js';
 import { GrpcHealth } from './operations/grpc-health.js';
 

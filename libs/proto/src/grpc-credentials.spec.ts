@@ -23,12 +23,9 @@ import {
   GrpcTlsConfigError,
   type GrpcClientTlsEnv,
 } from './grpc-credentials.js';
-import {
-  GRPC_SERVICES,
-  grpcClientOptions,
-  grpcServerOptions,
-  loadServiceProto,
-} from './grpc-options.js';
+import { grpcClientOptions } from './grpc-client-options.js';
+import { GRPC_SERVICES, loadServiceProto } from './grpc-registry.js';
+import { grpcServerOptions } from './grpc-server-options.js';
 
 // Real certificates from `npm run certs` (scripts/certs.mjs), real TLS
 // handshakes between a grpc-js server and client on loopback.

@@ -4,7 +4,7 @@ import type { GrpcEnv } from '#config';
 import { GrpcTelemetry, PROBE_ROUTES } from '#observability';
 import { grpcServerSecurity } from '../grpc-credentials.js';
 import { TlsMetrics } from '../tls-metrics.js';
-import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
+import { grpcServiceName, type GrpcServiceKey } from '../grpc-registry.js';
 import { GrpcOperations } from './grpc-operations.js';
 import { grpcProbeRoutes } from './grpc-probe-routes.js';
 
