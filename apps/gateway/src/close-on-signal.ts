@@ -3,7 +3,7 @@ import type { Http2SecureServer, Http2Session } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { closeWithinGrace } from '#proto';
+import { closeWithinGrace } from '#grpc';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { ShutdownState } from './health/shutdown-state.js';
 import { OpenStreams } from './http-streaming/open-streams.js';

@@ -5,7 +5,7 @@ import type { ClassConstructor } from 'class-transformer';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { GrpcEnv } from '#config';
 import { startApp } from '#observability';
-import { grpcServiceName, type GrpcServiceKey } from '../grpc-registry.js';
+import { grpcServiceName, type GrpcServiceKey } from '#proto';
 import { grpcServerOptions } from '../grpc-server-options.js';
 import { GrpcOperations } from './grpc-operations.js';
 import { GrpcServer } from './grpc-server.js';

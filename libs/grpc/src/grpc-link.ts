@@ -1,10 +1,5 @@
 import { join } from 'node:path';
-import {
-  GRPC_SERVICES,
-  PROTO_ROOT,
-  protoLoaderOptions,
-  type GrpcServiceKey,
-} from './grpc-registry.js';
+import { GRPC_SERVICES, PROTO_ROOT, protoLoaderOptions, type GrpcServiceKey } from '#proto';
 
 export interface GrpcLinkConfig {
   /** host:port to listen on (server) or to dial (client). */

@@ -1,8 +1,8 @@
 import type { Server, ServerCredentials, ServerInterceptor } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import type { GrpcServiceKey } from '#proto';
 import { GRPC_KEEPALIVE, grpcLinkOptions, type GrpcLinkConfig } from './grpc-link.js';
-import type { GrpcServiceKey } from './grpc-registry.js';
 
 /** What a server registers beside its own services (GrpcOperations is one). */
 export interface GrpcServerHooks {

@@ -1,9 +1,9 @@
 import type { ChannelOptions, Interceptor } from '@grpc/grpc-js';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import { grpcServiceName, type GrpcServiceKey } from '#proto';
 import type { GrpcClientSecurity } from './grpc-credentials.js';
 import { answerLostRetryInterceptor } from './answer-lost-retry.interceptor.js';
 import { GRPC_KEEPALIVE, grpcLinkOptions, type GrpcLinkConfig } from './grpc-link.js';
-import { grpcServiceName, type GrpcServiceKey } from './grpc-registry.js';
 import { grpcTarget } from './grpc-target.js';
 import { unaryDeadlineInterceptor } from './unary-deadline.interceptor.js';
 

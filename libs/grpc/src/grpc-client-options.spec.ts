@@ -14,11 +14,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { cheesefarm } from './index.js';
+import { cheesefarm, GRPC_SERVICES, PROTO_ROOT, grpcServiceName, loadServiceProto } from '#proto';
 import { createGrpcClient } from './grpc-client.js';
 import { CLIENT_RETRIED_METHODS, grpcClientOptions } from './grpc-client-options.js';
 import { GRPC_KEEPALIVE } from './grpc-link.js';
-import { GRPC_SERVICES, PROTO_ROOT, grpcServiceName, loadServiceProto } from './grpc-registry.js';
 
 /** The method definitions the running apps get, loaded with the apps' options. */
 function service(key: keyof typeof GRPC_SERVICES): ServiceDefinition {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { grpcServiceName } from '#proto';
 import { GRPC_KEEPALIVE } from './grpc-link.js';
-import { grpcServiceName } from './grpc-registry.js';
 import { grpcServerOptions } from './grpc-server-options.js';
 
 describe('grpcServerOptions', () => {

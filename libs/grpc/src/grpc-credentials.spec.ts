@@ -12,6 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { generateDevCerts, type DevCerts } from '#launcher';
+import { GRPC_SERVICES, loadServiceProto } from '#proto';
 import { createGrpcClient } from './grpc-client.js';
 import {
   describeClientSecurity,
@@ -24,7 +25,6 @@ import {
   type GrpcClientTlsEnv,
 } from './grpc-credentials.js';
 import { grpcClientOptions } from './grpc-client-options.js';
-import { GRPC_SERVICES, loadServiceProto } from './grpc-registry.js';
 import { grpcServerOptions } from './grpc-server-options.js';
 
 // Real certificates from `npm run certs` (scripts/certs.mjs), real TLS

@@ -11,10 +11,9 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { cheesefarm } from './index.js';
+import { cheesefarm, grpcServiceName, loadServiceProto } from '#proto';
 import { createGrpcClient } from './grpc-client.js';
 import { grpcClientOptions } from './grpc-client-options.js';
-import { grpcServiceName, loadServiceProto } from './grpc-registry.js';
 
 /** A gRPC message frame: not compressed, 4-byte length, the bytes. */
 function grpcFrame(payload: Buffer): Buffer {
