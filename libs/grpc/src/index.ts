@@ -24,6 +24,7 @@ export * from './operations/grpc-operations.module.js';
 export * from './operations/grpc-probe-routes.js';
 export * from './operations/serve-until-signal.js';
 export * from './operations/run-grpc-service.js';
-export * from './operations/close-within-grace.js';
 export * from './operations/grpc-server.js';
+export * from './shutdown/close-within-grace.js';
+export * from './shutdown/on-shutdown-signal.js';
 export * from './tls-metrics.js';
