@@ -11,6 +11,7 @@ export default defineConfig({
     // The "source" side of package.json "imports"; the built apps use dist.
     alias: {
       '#proto': src('./libs/proto/src/index.ts'),
+      '#grpc': src('./libs/grpc/src/index.ts'),
       '#config': src('./libs/config/src/index.ts'),
       '#observability': src('./libs/observability/src/index.ts'),
       '#launcher': src('./libs/launcher/src/index.ts'),

@@ -4,7 +4,7 @@
  * first answered Order for comparison. Median of N starts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkHealth, createHealthClient } from '#proto';
+import { checkHealth, createHealthClient } from '#grpc';
 import { credentials } from '@grpc/grpc-js';
 import type { AppName } from '#launcher';
 import type { BenchContext } from './support/context.js';

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata } from '@grpc/grpc-js';
 import { ClientGrpcProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { cheesefarm, grpcClientOptions, grpcClientSecurity } from '#proto';
+import { cheesefarm } from '#proto';
+import { grpcClientOptions, grpcClientSecurity } from '#grpc';
 
 const target = process.env.CHEESE_GRPC_URL ?? 'localhost:4000';
 const count = Number(process.argv[2] ?? Infinity);

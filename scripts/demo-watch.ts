@@ -5,7 +5,8 @@
 import { Metadata } from '@grpc/grpc-js';
 import { ClientGrpcProxy } from '@nestjs/microservices';
 import { lastValueFrom, tap } from 'rxjs';
-import { grpcClientOptions, grpcClientSecurity, stream } from '#proto';
+import { stream } from '#proto';
+import { grpcClientOptions, grpcClientSecurity } from '#grpc';
 
 const target = process.env.SOCCER_GRPC_URL ?? 'localhost:4001';
 const [id = 'demo', maxFrames = '0'] = process.argv.slice(2);

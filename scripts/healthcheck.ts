@@ -18,7 +18,7 @@
  * gateway is asked over HTTPS when it serves it (GATEWAY_TLS_CERT), without
  * checking its certificate: this is a liveness check of the local process.
  *
- * It imports the three modules it needs, not `#proto`: a probe runs every
+ * It imports the three modules it needs, not `#grpc`: a probe runs every
  * few seconds, and the whole library costs ~0.5 s of CPU to load.
  */
 import { request as httpRequest } from 'node:http';
@@ -28,8 +28,8 @@ import { APPS, type AppName } from '../libs/launcher/src/apps.js';
 import {
   grpcChannelCredentials,
   grpcTlsChannelOptions,
-} from '../libs/proto/src/grpc-credentials.js';
-import { checkHealth, createHealthClient } from '../libs/proto/src/health-client.js';
+} from '../libs/grpc/src/grpc-credentials.js';
+import { checkHealth, createHealthClient } from '../libs/grpc/src/health-client.js';
 
 const USAGE =
   `usage: node dist/scripts/healthcheck.js <${Object.keys(APPS).join('|')}> ` +

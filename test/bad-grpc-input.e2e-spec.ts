@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
-import { checkHealth, createGrpcClient, createHealthClient, type HealthClient } from '#proto';
+import { checkHealth, createGrpcClient, createHealthClient, type HealthClient } from '#grpc';
 import { orderCheese } from '../apps/cheese-service/test/support/order-cheese.js';
 import { mediaLeftovers, uploadTempFilesOnceThere } from './support/media-leftovers.js';
 import {

@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, freePort, generateDevCerts, type DevCerts } from '#launcher';
-import { cheesefarm, createGrpcClient, grpcChannelCredentials } from '#proto';
+import { cheesefarm } from '#proto';
+import { createGrpcClient, grpcChannelCredentials } from '#grpc';
 import { orderCheese } from '../apps/cheese-service/test/support/order-cheese.js';
 
 const RELOAD = { TLS_RELOAD_INTERVAL_MS: '200' };

@@ -96,7 +96,7 @@ describe('Dockerfile', () => {
       '.git/HEAD',
       '.env',
       'apps/gateway/test/health.e2e-spec.ts',
-      'libs/proto/src/grpc-auth.spec.ts',
+      'libs/grpc/src/grpc-auth.spec.ts',
       'test/fixtures/deploy/Dockerfile.broken',
       'screenshots/web/1.png',
     ]) {

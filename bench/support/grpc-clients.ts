@@ -1,5 +1,6 @@
 import type { Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { cheesefarm, createGrpcClient, stream } from '#proto';
+import { cheesefarm, stream } from '#proto';
+import { createGrpcClient } from '#grpc';
 
 type OrderClient = Client & {
   order(

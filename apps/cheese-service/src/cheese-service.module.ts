@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
 import { MetricsServerModule, ObservabilityModule } from '#observability';
-import { GrpcOperationsModule } from '#proto';
+import { GrpcOperationsModule } from '#grpc';
 import { CheeseModule } from './cheese/cheese.module.js';
 import { CheeseServiceEnv } from './config/cheese-service.env.js';
 

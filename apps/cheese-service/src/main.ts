@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runGrpcService } from '#proto';
+import { runGrpcService } from '#grpc';
 import { CheeseServiceModule } from './cheese-service.module.js';
 import { CheeseServiceEnv } from './config/cheese-service.env.js';
 

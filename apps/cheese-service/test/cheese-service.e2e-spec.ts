@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { APPS, AppProcess, freePort } from '#launcher';
 import { orderCheese } from './support/order-cheese.js';
-import { cheesefarm, createGrpcClient } from '#proto';
+import { cheesefarm } from '#proto';
+import { createGrpcClient } from '#grpc';
 import { AGING_DAYS } from '../src/cheese/cheese-aging.js';
 
 describe('cheese-service over gRPC', () => {

@@ -18,15 +18,15 @@ import { loadSync } from '@grpc/proto-loader';
 import { AppProcess, freePort } from '#launcher';
 import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
 import { orderCheese } from './support/order-cheese.js';
+import { cheesefarm } from '#proto';
 import {
-  cheesefarm,
   checkHealth,
   createGrpcClient,
   createHealthClient,
   type HealthCheckResponse,
   type HealthClient,
   waitForServing,
-} from '#proto';
+} from '#grpc';
 
 const run = promisify(execFile);
 const BUF = new URL('../../../node_modules/.bin/buf', import.meta.url).pathname;

@@ -14,13 +14,13 @@ import {
   serverTlsEnv,
   type DevCerts,
 } from '#launcher';
+import { cheesefarm } from '#proto';
 import {
-  cheesefarm,
   createGrpcClient,
   createHealthClient,
   grpcChannelCredentials,
   waitForServing,
-} from '#proto';
+} from '#grpc';
 import { orderCheese } from './support/order-cheese.js';
 
 const execFile = promisify(execFileCb);

@@ -3,7 +3,7 @@ import type { Http2SecureServer, Http2Session } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { closeWithinGrace } from '#proto';
+import { closeWithinGrace, onShutdownSignal } from '#grpc';
 import type { GatewayEnv } from './config/gateway.env.js';
 import { ShutdownState } from './health/shutdown-state.js';
 import { OpenStreams } from './http-streaming/open-streams.js';
@@ -37,10 +37,8 @@ export interface DrainOptions {
  *    SHUTDOWN_UPLOAD_GRACE_MS after the signal.
  *
  * The exit code is 1 only when closing failed, or still hangs 5 s after the
- * cut. A second SIGINT (Ctrl-C again) skips the waiting; further
- * SIGTERMs are ignored (a launcher may send one after the terminal's
- * SIGINT). Nest's enableShutdownHooks() is not used: it re-raises the
- * signal, so the process would end "on SIGTERM" instead of with code 0.
+ * cut. The signals are handled by `onShutdownSignal`: a second SIGINT
+ * (Ctrl-C again) skips the waiting; further SIGTERMs are ignored.
  */
 export function closeOnSignal(app: INestApplication): void {
   const config = app.get<ConfigService<GatewayEnv, true>>(ConfigService);
@@ -51,22 +49,13 @@ export function closeOnSignal(app: INestApplication): void {
     uploadGraceMs: config.get('SHUTDOWN_UPLOAD_GRACE_MS', { infer: true }),
   };
   trackHttp2Sessions(app.getHttpServer() as Server | Http2SecureServer);
-  let drain: HttpDrain | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (drain) {
-      if (signal === 'SIGINT') {
-        logger.warn('SIGINT again: closing the connections still open');
-        drain.force();
-      } else {
-        logger.log(`${signal} ignored: already shutting down`);
-      }
-      return;
-    }
-    drain = new HttpDrain(app, options);
-    void drain.run(signal).then((code) => process.exit(code));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const drain = new HttpDrain(app, options);
+  onShutdownSignal({
+    drain: (signal) => drain.run(signal),
+    force: () => drain.force(),
+    forcing: 'closing the connections still open',
+    logger,
+  });
 }
 
 /** The open HTTP/2 sessions of each HTTP/2 listener, for HttpDrain.force. */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { parseGrpcTimeout, withRequestedDeadline } from '#proto';
+import { parseGrpcTimeout, withRequestedDeadline } from '#grpc';
 
 /** grpc-gateway's header: a gRPC timeout, `1-8 digits` + `H|M|S|m|u|n` (e.g. `500m`). */
 export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runGrpcService } from '#proto';
+import { runGrpcService } from '#grpc';
 import { SoccerServiceEnv } from './config/soccer-service.env.js';
 import { SoccerServiceModule } from './soccer-service.module.js';
 

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { validateEnv } from '#config';
 import { MetricsServerModule, ObservabilityModule } from '#observability';
-import { GrpcOperationsModule } from '#proto';
+import { GrpcOperationsModule } from '#grpc';
 import { ChatModule } from './chat/chat.module.js';
 import { SoccerServiceEnv } from './config/soccer-service.env.js';
 import { MatchesModule } from './matches/matches.module.js';

@@ -16,13 +16,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import {
-  bearerTokenInterceptor,
-  checkHealth,
-  createGrpcClient,
-  createHealthClient,
-  type stream,
-} from '#proto';
+import { type stream } from '#proto';
+import { bearerTokenInterceptor, checkHealth, createGrpcClient, createHealthClient } from '#grpc';
 import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 
 const TOKEN = 'soccer-e2e-token-7c1d9a0b4e2f';

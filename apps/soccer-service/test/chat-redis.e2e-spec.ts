@@ -9,7 +9,8 @@ import {
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
-import { checkHealth, createGrpcClient, createHealthClient, stream } from '#proto';
+import { stream } from '#proto';
+import { checkHealth, createGrpcClient, createHealthClient } from '#grpc';
 import { RedisServer } from '../../../test/support/redis-server.js';
 import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 

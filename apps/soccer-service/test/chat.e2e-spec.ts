@@ -10,7 +10,8 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
-import { createGrpcClient, stream } from '#proto';
+import { stream } from '#proto';
+import { createGrpcClient } from '#grpc';
 
 const { MESSAGE, JOINED, LEFT } = stream.ChatEvent;
 

@@ -10,15 +10,15 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
+import { stream } from '#proto';
 import {
   checkHealth,
   createGrpcClient,
   createHealthClient,
-  stream,
   waitForServing,
   type HealthCheckResponse,
   type HealthClient,
-} from '#proto';
+} from '#grpc';
 import { childPids, makeTestVideo, run } from './support/soccer-service.js';
 
 const BUF = new URL('../../../node_modules/.bin/buf', import.meta.url).pathname;

@@ -14,7 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, freePort } from '#launcher';
 import { parsePrometheusText, sampleSum } from '#observability';
-import { createGrpcClient, type stream } from '#proto';
+import { type stream } from '#proto';
+import { createGrpcClient } from '#grpc';
 
 /** Short, so that the test sees sweeps (every UPLOAD_TIMEOUT_MS / 4) and the timeout itself. */
 const UPLOAD_TIMEOUT_MS = 20_000;

@@ -16,7 +16,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
-import { createGrpcClient, type stream } from '#proto';
+import { type stream } from '#proto';
+import { createGrpcClient } from '#grpc';
 import { mediaFiles } from '../../../test/support/media-leftovers.js';
 
 const run = promisify(execFile);

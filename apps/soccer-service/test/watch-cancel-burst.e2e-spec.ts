@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { GRPC_STREAM_RESET_BURST, stream } from '#proto';
+import { stream } from '#proto';
+import { GRPC_STREAM_RESET_BURST } from '#grpc';
 import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 
 type WatchFn = (request: Partial<stream.Match>) => ClientReadableStream<stream.Video>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { GRPC_SERVICES, grpcServiceName, loadServiceProto } from './grpc-options.js';
+import { GRPC_SERVICES, grpcServiceName, loadServiceProto } from './grpc-registry.js';
 import { GRPC_SERVICE_SCHEMAS } from './service-schemas.js';
 
 describe('GRPC_SERVICE_SCHEMAS agree with what the apps load', () => {

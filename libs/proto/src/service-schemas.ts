@@ -1,7 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import { CheeseService } from './generated-es/cheesefarm/cheese_pb.js';
 import { Soccer } from './generated-es/stream/stream_pb.js';
-import type { GrpcServiceKey } from './grpc-options.js';
+import type { GrpcServiceKey } from './grpc-registry.js';
 
 /**
  * The @bufbuild/protobuf schema of each of GRPC_SERVICES (protoc-gen-es,

@@ -1,5 +1,5 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { GrpcTargetError, grpcTarget } from '#proto';
+import { GrpcTargetError, grpcTarget } from '#grpc';
 
 /** Why `value` is not a backend address `grpcTarget` takes; undefined when it is one. */
 function grpcTargetProblem(value: unknown): string | undefined {

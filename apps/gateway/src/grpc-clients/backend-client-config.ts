@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { grpcClientSecurity, type GrpcClientConfig, type GrpcServiceKey } from '#proto';
+import { type GrpcServiceKey } from '#proto';
+import { grpcClientSecurity, type GrpcClientConfig } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 
 /** The variable that says where each backend is. */

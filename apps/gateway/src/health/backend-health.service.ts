@@ -7,7 +7,8 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { GRPCHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Gauge, Registry } from 'prom-client';
-import { grpcClientOptions, grpcServiceName, type GrpcServiceKey } from '#proto';
+import { grpcServiceName, type GrpcServiceKey } from '#proto';
+import { grpcClientOptions } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { backendClientConfig } from '../grpc-clients/backend-client-config.js';
 

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyServerOptions } from 'fastify';
-import { readKeyPair } from '#proto';
+import { readKeyPair } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import type { ApiErrorBody } from '../errors/api-error.js';
 import { grpcStatusFromHttp, grpcStatusName } from '../errors/grpc-http-status.js';

@@ -2,7 +2,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
-import { reloadingTlsFiles } from '#proto';
+import { reloadingTlsFiles } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 
 /**

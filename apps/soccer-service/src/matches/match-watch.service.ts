@@ -5,7 +5,8 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { EncodedMessage, GrpcOperations, richRpcException, stream } from '#proto';
+import { richRpcException, stream } from '#proto';
+import { EncodedMessage, GrpcOperations } from '#grpc';
 import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MethodDefinition } from '@grpc/grpc-js';
-import {
-  EncodedMessage,
-  grpcServiceName,
-  loadServiceProto,
-  passEncodedMessages,
-  stream,
-} from '#proto';
+import { grpcServiceName, loadServiceProto, stream } from '#proto';
+import { EncodedMessage, passEncodedMessages } from '#grpc';
 import { VideoMessages } from './video-messages.js';
 
 /** stream.Soccer/Watch's serializer, as the server gets it. */

@@ -1,4 +1,4 @@
-import { EncodedMessage } from '#proto';
+import { EncodedMessage } from '#grpc';
 
 const LEN = 2; // protobuf wire types
 const VARINT = 0;

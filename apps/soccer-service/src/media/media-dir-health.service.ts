@@ -7,7 +7,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { GrpcOperations, grpcServiceName } from '#proto';
+import { grpcServiceName } from '#proto';
+import { GrpcOperations } from '#grpc';
 import { MEDIA_CHECK_INTERVAL_MS, MEDIA_DIR } from './media.tokens.js';
 
 /** The name of this check under stream.Soccer's health. */

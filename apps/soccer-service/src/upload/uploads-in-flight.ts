@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { GrpcOperations } from '#proto';
+import { GrpcOperations } from '#grpc';
 import type { SoccerServiceEnv } from '../config/soccer-service.env.js';
 
 /**

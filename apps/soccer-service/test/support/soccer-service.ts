@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@grpc/grpc-js';
 import { AppProcess, freePort } from '#launcher';
-import { createGrpcClient } from '#proto';
+import { createGrpcClient } from '#grpc';
 import { serviceMetricsUrl } from '../../../../test/support/metrics.js';
 
 export const run = promisify(execFile);

@@ -20,7 +20,8 @@ import {
 } from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGrpcClient, loadServiceProto } from '#proto';
+import { loadServiceProto } from '#proto';
+import { createGrpcClient } from '#grpc';
 import { grpcClientMetricsInterceptor } from './grpc-client-metrics.interceptor.js';
 import { grpcServerMetricsInterceptor } from './grpc-server-metrics.interceptor.js';
 import { parsePrometheusText, sampleSum } from './prometheus-text.js';

@@ -1,91 +1,11 @@
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import type {
-  ChannelOptions,
-  Interceptor,
-  Server,
-  ServerCredentials,
-  ServerInterceptor,
-} from '@grpc/grpc-js';
-import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import type { ChannelOptions, Interceptor } from '@grpc/grpc-js';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import * as cheese from './generated/cheesefarm/cheese.pb.js';
-import * as stream from './generated/stream/stream.pb.js';
+import { grpcServiceName, type GrpcServiceKey } from '#proto';
 import type { GrpcClientSecurity } from './grpc-credentials.js';
 import { answerLostRetryInterceptor } from './answer-lost-retry.interceptor.js';
+import { GRPC_KEEPALIVE, grpcLinkOptions, type GrpcLinkConfig } from './grpc-link.js';
 import { grpcTarget } from './grpc-target.js';
 import { unaryDeadlineInterceptor } from './unary-deadline.interceptor.js';
-
-/** libs/proto/proto in the repo; the build copies it beside the compiled code. */
-export const PROTO_ROOT = fileURLToPath(new URL('../proto/', import.meta.url));
-
-/**
- * Must agree with the ts-proto options in buf.gen.yaml, or fields silently
- * vanish on the wire: camelCase names (data_type -> dataType), enums and
- * longs as numbers, and proto3 zero values present (a Python client ordering
- * EMMENTAL sends an empty message; the handler must still see type 0).
- */
-export const PROTO_LOADER_OPTIONS = {
-  keepCase: false,
-  longs: Number,
-  defaults: true,
-  arrays: true,
-  objects: true,
-  oneofs: true,
-  includeDirs: [PROTO_ROOT],
-} as const;
-
-/** Every gRPC service of the system: its proto package, file and service name. */
-export const GRPC_SERVICES = {
-  cheese: {
-    package: cheese.CHEESEFARM_PACKAGE_NAME,
-    protoFile: cheese.protobufFileName,
-    service: cheese.CHEESE_SERVICE_NAME,
-  },
-  soccer: {
-    package: stream.STREAM_PACKAGE_NAME,
-    protoFile: stream.protobufFileName,
-    service: stream.SOCCER_SERVICE_NAME,
-  },
-} as const;
-
-export type GrpcServiceKey = keyof typeof GRPC_SERVICES;
-
-/** A mutable copy of PROTO_LOADER_OPTIONS, as Nest and proto-loader take them. */
-function loaderOptions() {
-  return { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] };
-}
-
-/** The proto of one of GRPC_SERVICES, loaded exactly as the apps load it. */
-export function loadServiceProto(key: GrpcServiceKey): PackageDefinition {
-  return loadSync(join(PROTO_ROOT, GRPC_SERVICES[key].protoFile), loaderOptions());
-}
-
-/** The fully qualified name of a service: 'cheesefarm.CheeseService', 'stream.Soccer'. */
-export function grpcServiceName(key: GrpcServiceKey): string {
-  return `${GRPC_SERVICES[key].package}.${GRPC_SERVICES[key].service}`;
-}
-
-/** What a server registers beside its own services (GrpcOperations is one). */
-export interface GrpcServerHooks {
-  /** Called with the package definition and the bound grpc-js server, before services are added. */
-  onLoadPackageDefinition(pkg: PackageDefinition, server: Server): void;
-  /**
-   * grpc-js server interceptors wrapping every call the server handles (its
-   * own services, health and reflection), outermost first: tracing, logs and
-   * metrics are plugged in here once, not per handler.
-   */
-  readonly interceptors?: readonly ServerInterceptor[];
-  /** What the server binds with (`grpcServerSecurity`: TLS, mTLS); plaintext when absent. */
-  readonly credentials?: ServerCredentials;
-}
-
-export interface GrpcLinkConfig {
-  /** host:port to listen on (server) or to dial (client). */
-  url: string;
-  /** Largest message accepted or sent, in bytes. */
-  maxMessageBytes: number;
-}
 
 export interface GrpcClientConfig extends GrpcLinkConfig {
   /** Where to dial: one address, a list of IP:port, or a target URI (see `grpcTarget`). */
@@ -95,9 +15,6 @@ export interface GrpcClientConfig extends GrpcLinkConfig {
   /** TLS/mTLS credentials and the bearer token (`grpcClientSecurity`); plaintext when absent. */
   security?: GrpcClientSecurity;
 }
-
-/** Client keepalive: a ping this often on every connection, and how long its answer may take. */
-export const GRPC_KEEPALIVE = { timeMs: 30_000, timeoutMs: 10_000 } as const;
 
 /**
  * The methods a client retries on UNAVAILABLE, on another replica, within
@@ -164,64 +81,6 @@ export function clientServiceConfig(key: GrpcServiceKey) {
 }
 
 /**
- * Connection options of the servers. grpc-js (1.14) enforces no ping
- * policy; C-core and grpc-go do (5 minutes between pings by default, then
- * GOAWAY too_many_pings), so the permit for the clients' keepalive is set
- * under C-core's names, for a server implementation that reads them.
- */
-const SERVER_CONNECTION_OPTIONS = {
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': GRPC_KEEPALIVE.timeMs / 2,
-  // Clients reconnect at least every ~5 minutes (GOAWAY; calls in flight
-  // finish, no grace limit), so they re-resolve DNS and a scaled-out
-  // service gets its share of connections.
-  'grpc.max_connection_age_ms': 5 * 60_000,
-} as const;
-
-function baseOptions(key: GrpcServiceKey, link: GrpcLinkConfig) {
-  const def = GRPC_SERVICES[key];
-  return {
-    package: def.package,
-    protoPath: join(PROTO_ROOT, def.protoFile),
-    loader: loaderOptions(),
-    url: link.url,
-    maxReceiveMessageLength: link.maxMessageBytes,
-    maxSendMessageLength: link.maxMessageBytes,
-  };
-}
-
-/**
- * Options for `NestFactory.createMicroservice` serving one of GRPC_SERVICES.
- * With `hooks` (the app's GrpcOperations), health and reflection are served
- * too, and closing the app is graceful: grpc-js `tryShutdown` lets the calls
- * in flight finish instead of cancelling them.
- */
-export function grpcServerOptions(
-  key: GrpcServiceKey,
-  link: GrpcLinkConfig,
-  hooks?: GrpcServerHooks,
-): GrpcOptions {
-  const options = baseOptions(key, link);
-  if (!hooks) return { transport: Transport.GRPC, options };
-  return {
-    transport: Transport.GRPC,
-    options: {
-      ...options,
-      // Nest hands channelOptions to `new grpc.Server(...)`, which reads `interceptors`.
-      channelOptions: {
-        interceptors: [...(hooks.interceptors ?? [])],
-        ...SERVER_CONNECTION_OPTIONS,
-      },
-      gracefulShutdown: true,
-      // Nest binds with these (plaintext when undefined).
-      credentials: hooks.credentials,
-      onLoadPackageDefinition: (pkg: PackageDefinition, server: Server) =>
-        hooks.onLoadPackageDefinition(pkg, server),
-    },
-  };
-}
-
-/**
  * Options for a `ClientsModule` entry calling one of GRPC_SERVICES.
  * `interceptors` (tracing, request ids, metrics) run outside the deadline one.
  * `client.security` adds TLS credentials and the bearer token: every channel
@@ -266,7 +125,7 @@ export function grpcClientOptions(
   return {
     transport: Transport.GRPC,
     options: {
-      ...baseOptions(key, client),
+      ...grpcLinkOptions(key, client),
       url: grpcTarget(client.url),
       channelOptions,
       // Nest dials with these (plaintext when undefined).

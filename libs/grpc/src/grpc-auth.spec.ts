@@ -18,9 +18,9 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
+import { GRPC_SERVICES, loadServiceProto } from '#proto';
 import { bearerTokenInterceptor, grpcAuthInterceptor, isOpenGrpcMethod } from './grpc-auth.js';
 import { createGrpcClient } from './grpc-client.js';
-import { GRPC_SERVICES, loadServiceProto } from './grpc-options.js';
 import { checkHealth, createHealthClient } from './health-client.js';
 import { GrpcHealth } from './operations/grpc-health.js';
 

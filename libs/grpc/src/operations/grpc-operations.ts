@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Server, ServerCredentials, ServerInterceptor } from '@grpc/grpc-js';
 import type { GrpcServerSecurity } from '../grpc-credentials.js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import type { DrainHold } from './close-within-grace.js';
+import type { DrainHold } from '../shutdown/close-within-grace.js';
 import { GrpcHealth } from './grpc-health.js';
 import { addReflection } from './grpc-reflection.js';
 import { passEncodedMessages } from '../encoded-message.js';

@@ -2,9 +2,9 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { GrpcEnv } from '#config';
 import { GrpcTelemetry, PROBE_ROUTES } from '#observability';
+import { grpcServiceName, type GrpcServiceKey } from '#proto';
 import { grpcServerSecurity } from '../grpc-credentials.js';
 import { TlsMetrics } from '../tls-metrics.js';
-import { grpcServiceName, type GrpcServiceKey } from '../grpc-options.js';
 import { GrpcOperations } from './grpc-operations.js';
 import { grpcProbeRoutes } from './grpc-probe-routes.js';
 

@@ -1,5 +1,6 @@
 import { Logger, type INestMicroservice } from '@nestjs/common';
-import { closeWithinGrace } from './close-within-grace.js';
+import { closeWithinGrace } from '../shutdown/close-within-grace.js';
+import { onShutdownSignal } from '../shutdown/on-shutdown-signal.js';
 import { GrpcOperations } from './grpc-operations.js';
 
 const logger = new Logger('Shutdown');
@@ -8,11 +9,8 @@ const logger = new Logger('Shutdown');
  * Starts serving `app` (a Nest gRPC microservice built with grpcServerOptions
  * and GrpcOperationsModule), turns health SERVING, and handles SIGTERM and
  * SIGINT with a graceful shutdown (`shutdownGracefully`) ending in exit code
- * 0. Nest's own `enableShutdownHooks()` must not be used beside it: it
- * re-raises the signal, so the process would end "on SIGTERM" instead.
- *
- * A second SIGINT (Ctrl-C again) skips the rest of the grace period; further
- * SIGTERMs are ignored (a launcher may send one after the terminal's SIGINT).
+ * 0, through `onShutdownSignal`: a second SIGINT (Ctrl-C again) skips the
+ * rest of the grace period, further SIGTERMs are ignored.
  */
 export async function serveUntilSignal(app: INestMicroservice): Promise<void> {
   const operations = app.get(GrpcOperations);
@@ -20,22 +18,12 @@ export async function serveUntilSignal(app: INestMicroservice): Promise<void> {
   // a signal in between is handled too, once listen() has settled.
   const listening = app.listen().then(() => operations.serving());
 
-  let closing: Promise<number> | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) {
-      if (signal === 'SIGINT') {
-        logger.warn('SIGINT again: cancelling the calls still open');
-        operations.forceShutdown();
-      } else {
-        logger.log(`${signal} ignored: already shutting down`);
-      }
-      return;
-    }
-    closing = listening.catch(() => undefined).then(() => shutdownGracefully(app, signal));
-    void closing.then((code) => process.exit(code));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  onShutdownSignal({
+    drain: (signal) => listening.catch(() => undefined).then(() => shutdownGracefully(app, signal)),
+    force: () => operations.forceShutdown(),
+    forcing: 'cancelling the calls still open',
+    logger,
+  });
   await listening;
 }
 

@@ -7,7 +7,7 @@ import {
   type GrpcObject,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
-import { GRPC_SERVICES, loadServiceProto, type GrpcServiceKey } from './grpc-options.js';
+import { GRPC_SERVICES, loadServiceProto, type GrpcServiceKey } from '#proto';
 
 /**
  * A plain @grpc/grpc-js client of one of GRPC_SERVICES, with the very loader

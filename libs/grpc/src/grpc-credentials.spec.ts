@@ -12,6 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { generateDevCerts, type DevCerts } from '#launcher';
+import { GRPC_SERVICES, loadServiceProto } from '#proto';
 import { createGrpcClient } from './grpc-client.js';
 import {
   describeClientSecurity,
@@ -23,12 +24,8 @@ import {
   GrpcTlsConfigError,
   type GrpcClientTlsEnv,
 } from './grpc-credentials.js';
-import {
-  GRPC_SERVICES,
-  grpcClientOptions,
-  grpcServerOptions,
-  loadServiceProto,
-} from './grpc-options.js';
+import { grpcClientOptions } from './grpc-client-options.js';
+import { grpcServerOptions } from './grpc-server-options.js';
 
 // Real certificates from `npm run certs` (scripts/certs.mjs), real TLS
 // handshakes between a grpc-js server and client on loopback.

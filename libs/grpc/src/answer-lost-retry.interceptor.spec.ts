@@ -11,9 +11,9 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { cheesefarm } from './index.js';
+import { cheesefarm, grpcServiceName, loadServiceProto } from '#proto';
 import { createGrpcClient } from './grpc-client.js';
-import { grpcClientOptions, grpcServiceName, loadServiceProto } from './grpc-options.js';
+import { grpcClientOptions } from './grpc-client-options.js';
 
 /** A gRPC message frame: not compressed, 4-byte length, the bytes. */
 function grpcFrame(payload: Buffer): Buffer {
