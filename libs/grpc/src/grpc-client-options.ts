@@ -6,6 +6,7 @@ import { answerLostRetryInterceptor } from './answer-lost-retry.interceptor.js';
 import { GRPC_KEEPALIVE, grpcLinkOptions, type GrpcLinkConfig } from './grpc-link.js';
 import { grpcTarget } from './grpc-target.js';
 import { unaryDeadlineInterceptor } from './unary-deadline.interceptor.js';
+import { keepCallsAliveAfterGoaway } from './keepalive-after-goaway.js';
 
 export interface GrpcClientConfig extends GrpcLinkConfig {
   /** Where to dial: one address, a list of IP:port, or a target URI (see `grpcTarget`). */
@@ -92,6 +93,7 @@ export function grpcClientOptions(
   client: GrpcClientConfig,
   interceptors: readonly Interceptor[] = [],
 ): GrpcOptions {
+  keepCallsAliveAfterGoaway();
   const channelOptions = {
     // Round robin over every address of the target, retries of UNAVAILABLE
     // for the methods that may be repeated (CLIENT_RETRIED_METHODS).

@@ -8,6 +8,7 @@ import {
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { GRPC_SERVICES, loadServiceProto, type GrpcServiceKey } from '#proto';
+import { keepCallsAliveAfterGoaway } from './keepalive-after-goaway.js';
 
 /**
  * A plain @grpc/grpc-js client of one of GRPC_SERVICES, with the very loader
@@ -19,6 +20,7 @@ export function createGrpcClient(
   credentials: ChannelCredentials = grpcCredentials.createInsecure(),
   options: ChannelOptions = {},
 ): Client {
+  keepCallsAliveAfterGoaway();
   const { package: pkg, service } = GRPC_SERVICES[key];
   const namespace = loadPackageDefinition(loadServiceProto(key))[pkg] as GrpcObject;
   const Constructor = namespace[service] as ServiceClientConstructor;
