@@ -11,6 +11,7 @@ export default tseslint.config(
       'node_modules/',
       'libs/proto/src/generated/',
       'libs/proto/src/generated-es/',
+      'apps/gateway/web/generated/',
       'coverage/',
     ],
   },

@@ -22,7 +22,7 @@ import {
   type ServerWritableStream,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
-import { GRPC_SERVICES, loadServiceProto, stream, type cheesefarm } from '#proto';
+import { GRPC_SERVICES, loadServiceProto, MATCH_ID_PATTERN, stream, type cheesefarm } from '#proto';
 import {
   AGING_DAYS,
   VALID_CHEESE_TYPES,
@@ -53,7 +53,7 @@ function order(
 
 function watch(call: ServerWritableStream<stream.Match, stream.Video>): void {
   const { id } = call.request;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id) || !ffmpeg || !ffprobe) {
+  if (!MATCH_ID_PATTERN.test(id) || !ffmpeg || !ffprobe) {
     call.destroy(Object.assign(new Error(`cannot watch ${id}`), { code: status.INVALID_ARGUMENT }));
     return;
   }

@@ -1,51 +1,27 @@
-/** The gateway's HTTP API, as the page uses it (docs/matches-api.md, README "HTTP API"). */
+/**
+ * The gateway's HTTP API, as the page uses it. Its types and paths come from
+ * the gateway's OpenAPI document (generated/openapi.ts, `npm run openapi:gen`),
+ * so the page's build fails when it uses what the API does not have.
+ */
+import createClient, {
+  createFinalURL,
+  createQuerySerializer,
+  defaultPathSerializer,
+} from 'openapi-fetch';
+import type { components, paths } from './generated/openapi.js';
 
-export interface CheeseType {
-  name: string;
-  number: number;
-}
+/** The API's schemas, by their OpenAPI names. */
+type Schemas = components['schemas'];
+export type Cheese = Schemas['Cheese'];
+export type Match = Schemas['Match'];
+/** A watch stream's `frame` event: the JPEG in base64. */
+export type Frame = Schemas['FrameEvent'];
+/** A chat message, as the chat WebSocket's JSON frames carry it. */
+export type ChatMessage = Schemas['ChatMessage'];
+type ApiErrorBody = Schemas['ApiError'];
 
-export interface Cheese {
-  type: string;
-  /** Days the cheese was aged. */
-  age: number;
-}
-
-export interface Match {
-  id: string;
-  /** SYNTHETIC (rendered in code) or FILE (an mp4 in MEDIA_DIR). */
-  source: string;
-  sizeBytes: number;
-  durationMs: number;
-  width: number;
-  height: number;
-  fps: number;
-  live: boolean;
-}
-
-export interface Frame {
-  seq: number;
-  ptsMs: number;
-  encoding: string;
-  shape: string;
-  /** The JPEG, base64. */
-  data: string;
-}
-
-export interface ChatMessage {
-  seq: number;
-  sentAtMs: number;
-  user: string;
-  text: string;
-  /** MESSAGE, JOINED or LEFT. */
-  event: string;
-}
-
-export interface Uploaded {
-  id: string;
-  bytes: number;
-  sha256: string;
-}
+/** The API on this page's own origin, typed by its paths. */
+const client = createClient<paths>();
 
 /** Match ids the gateway accepts (it answers 400 to anything else). */
 export { MATCH_ID_PATTERN } from '../../../libs/proto/src/match-id.js';
@@ -60,16 +36,14 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** From a failed response's status and body text, whatever the body is. */
-  static from(httpStatus: number, body: string): ApiError {
-    try {
-      const parsed = JSON.parse(body) as Partial<{ status: string; message: string }>;
-      if (typeof parsed.message === 'string') {
-        return new ApiError(parsed.message, parsed.status ?? 'UNKNOWN', httpStatus);
-      }
-    } catch {
-      // Not the API's JSON (a proxy's page, say): fall through.
+  /** From a failed response's status and body (its text, or that parsed), whatever it is. */
+  static from(httpStatus: number, body: unknown): ApiError {
+    const parsed = (typeof body === 'string' ? parseJson(body) : body) as
+      Partial<ApiErrorBody> | null | undefined;
+    if (typeof parsed?.message === 'string') {
+      return new ApiError(parsed.message, parsed.status ?? 'UNKNOWN', httpStatus);
     }
+    // Not the API's JSON (a proxy's page, say).
     const message = httpStatus
       ? `the gateway answered HTTP ${httpStatus}`
       : 'the gateway sent an error it did not explain';
@@ -88,35 +62,62 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw ApiError.from(res.status, text);
-  return (text ? JSON.parse(text) : undefined) as T;
+/** JSON.parse, or undefined when `text` is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
-export async function listCheeseTypes(): Promise<CheeseType[]> {
-  return (await request<{ types: CheeseType[] }>('GET', '/v1/cheeses')).types;
+/** The data of an openapi-fetch answer; its error as an ApiError. */
+function dataOf<T>(answer: { data?: T; error?: unknown; response: Response }): T {
+  if (!answer.response.ok) throw ApiError.from(answer.response.status, answer.error);
+  return answer.data as T;
 }
 
-export function orderCheese(type: string): Promise<Cheese> {
-  return request('POST', '/v1/cheese/orders', { type });
+export async function listCheeseTypes(): Promise<Schemas['CheeseType'][]> {
+  return dataOf(await client.GET('/v1/cheeses')).types;
+}
+
+type OrderType = Schemas['CreateCheeseOrderDto']['type'];
+
+/** Orders a cheese of `type`, a name from listCheeseTypes (the gateway judges it: 400 if unknown). */
+export async function orderCheese(type: string): Promise<Cheese> {
+  return dataOf(await client.POST('/v1/cheese/orders', { body: { type: type as OrderType } }));
 }
 
 export async function listMatches(): Promise<Match[]> {
-  return (await request<{ matches: Match[] }>('GET', '/v1/matches')).matches;
+  return dataOf(await client.GET('/v1/matches')).matches;
 }
 
-const matchPath = (id: string) => `/v1/matches/${encodeURIComponent(id)}`;
+/** The query parameters of operation `method` of `path`. */
+type QueryOf<P extends keyof paths, M extends 'get' | 'put'> =
+  NonNullable<paths[P][M]> extends { parameters: { query?: infer Q } } ? Q : never;
 
-export function watchUrl(id: string, query: Record<string, number> = {}): string {
-  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
-  const search = params.size ? `?${params.toString()}` : '';
-  return `${matchPath(id)}/watch${search}`;
+/**
+ * `path` of the API with its path and query parameters filled in as
+ * openapi-fetch does, for what fetch cannot do (EventSource, WebSocket,
+ * an upload's progress).
+ */
+function apiUrl<P extends keyof paths, M extends 'get' | 'put'>(
+  path: P,
+  _method: M,
+  params: { path: { id: string }; query?: QueryOf<P, M> },
+): string {
+  return createFinalURL(path, {
+    baseUrl: '',
+    params: params as { path: Record<string, unknown>; query?: Record<string, unknown> },
+    querySerializer: createQuerySerializer(),
+    pathSerializer: defaultPathSerializer,
+  });
+}
+
+type WatchQuery = NonNullable<QueryOf<'/v1/matches/{id}/watch', 'get'>>;
+
+export function watchUrl(id: string, query: WatchQuery = {}): string {
+  return apiUrl('/v1/matches/{id}/watch', 'get', { path: { id }, query });
 }
 
 /**
@@ -126,9 +127,11 @@ export function watchUrl(id: string, query: Record<string, number> = {}): string
  */
 export async function watchFailure(id: string): Promise<ApiError | undefined> {
   try {
-    const res = await fetch(watchUrl(id, { maxFrames: 1 }));
-    const text = await res.text();
-    return res.ok ? undefined : ApiError.from(res.status, text);
+    const { error, response } = await client.GET('/v1/matches/{id}/watch', {
+      params: { path: { id }, query: { maxFrames: 1 } },
+      parseAs: 'text',
+    });
+    return response.ok ? undefined : ApiError.from(response.status, error);
   } catch {
     return undefined;
   }
@@ -149,9 +152,9 @@ const UNAVAILABLE = 14;
  * this page's host, ws: or wss: as the page is http: or https:.
  */
 export function chatSocketUrl(id: string, user: string): string {
-  const url = new URL(`${matchPath(id)}/chat`, location.href);
+  const path = apiUrl('/v1/matches/{id}/chat', 'get', { path: { id }, query: { user } });
+  const url = new URL(path, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.search = new URLSearchParams({ user }).toString();
   return url.toString();
 }
 
@@ -181,14 +184,15 @@ export function uploadVideo(
   id: string,
   file: Blob,
   options: { overwrite: boolean; onProgress: (sent: number) => void; signal: AbortSignal },
-): Promise<Uploaded> {
+): Promise<Schemas['UploadResult']> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('PUT', `${matchPath(id)}/video${options.overwrite ? '?overwrite=true' : ''}`);
+    const query = options.overwrite ? { overwrite: true } : {};
+    xhr.open('PUT', apiUrl('/v1/matches/{id}/video', 'put', { path: { id }, query }));
     xhr.setRequestHeader('content-type', 'video/mp4');
     xhr.upload.addEventListener('progress', (e) => options.onProgress(e.loaded));
     xhr.addEventListener('load', () => {
-      if (xhr.status === 201) resolve(JSON.parse(xhr.responseText) as Uploaded);
+      if (xhr.status === 201) resolve(JSON.parse(xhr.responseText) as Schemas['UploadResult']);
       else reject(ApiError.from(xhr.status, xhr.responseText));
     });
     xhr.addEventListener('error', () => reject(new TypeError('network error')));

@@ -4,9 +4,10 @@ import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { stream } from '#proto';
-import { toApiError, type ApiErrorBody } from '../errors/api-error.js';
+import { apiErrorBody, toApiError } from '../errors/api-error.js';
 import { closingFor, type Closing } from './close-codes.js';
 import { chatMessage } from '../grpc-clients/chat-message.js';
+import { toChatMessageView } from '../matches/chat/chat-sse-sink.js';
 
 /** The limits of one chat WebSocket. */
 export interface ChatSocketLimits {
@@ -29,21 +30,6 @@ export type OpenChat = (said: Observable<stream.ChatMessage>) => Observable<stre
 const CLOSE_HANDSHAKE_MS = 1000;
 const MINUTE_MS = 60_000;
 const logger = new Logger('ChatSocket');
-
-/** A room message as the socket's JSON text frames carry it (as the SSE `message` event). */
-function toFrame(m: stream.ChatMessage): string {
-  return JSON.stringify({
-    seq: m.seq,
-    sentAtMs: m.sentAtMs,
-    user: m.user,
-    text: m.text,
-    event: stream.ChatEvent[m.event] ?? String(m.event),
-  });
-}
-
-function error(code: status, message: string): Pick<ApiErrorBody, 'code' | 'message'> {
-  return { code, message };
-}
 
 /**
  * One chat WebSocket, which is one `Soccer.Chat` call: each text frame the
@@ -91,13 +77,13 @@ export class ChatSocketSession {
     this.call = openChat(this.said.asObservable()).subscribe({
       next: (message) => this.deliver(message),
       error: (err: unknown) => this.close(closingFor(toApiError(err).body)),
-      complete: () => this.close(closingFor(error(status.OK, ''))),
+      complete: () => this.close(closingFor(apiErrorBody(status.OK, ''))),
     });
     // After subscribing: the Subject has no memory, so the call must already listen.
     this.said.next(chatMessage({ matchId, user }));
     this.joinTimer = setTimeout(() => {
       const message = `soccer-service did not confirm the join within ${limits.joinTimeoutMs} ms`;
-      this.close(closingFor(error(status.DEADLINE_EXCEEDED, message)));
+      this.close(closingFor(apiErrorBody(status.DEADLINE_EXCEEDED, message)));
     }, limits.joinTimeoutMs);
     this.pinger = setInterval(() => this.ping(), limits.pingEveryMs);
     this.pinger.unref();
@@ -134,16 +120,17 @@ export class ChatSocketSession {
         `dropped ${this.user} from chat ${this.matchId}: more than ${maxPending} messages unread`,
       );
       const text = `too slow: more than ${maxPending} chat messages waiting to be read; join again to continue`;
-      this.close(closingFor(error(status.RESOURCE_EXHAUSTED, text)));
+      this.close(closingFor(apiErrorBody(status.RESOURCE_EXHAUSTED, text)));
       return;
     }
     this.unsent++;
-    this.socket.send(toFrame(message), () => this.unsent--);
+    this.socket.send(JSON.stringify(toChatMessageView(message)), () => this.unsent--);
   }
 
   private receive(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
-    const refuse = (code: status, message: string) => this.close(closingFor(error(code, message)));
+    const refuse = (code: status, message: string) =>
+      this.close(closingFor(apiErrorBody(code, message)));
     if (isBinary) return refuse(status.INVALID_ARGUMENT, 'send each message as a text frame');
     const now = Date.now();
     if (now - this.windowStart >= MINUTE_MS) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Metadata, status } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import type { WebSocket } from 'ws';
 import { stream } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
@@ -56,7 +56,7 @@ export class ChatSocketService implements BeforeApplicationShutdown {
     if (this.sessions.size > 0) {
       this.logger.log(`closing ${this.sessions.size} chat WebSocket(s): shutting down`);
     }
-    const closing = closingFor({ code: status.UNAVAILABLE, message: SHUTTING_DOWN.message });
+    const closing = closingFor(SHUTTING_DOWN);
     for (const session of [...this.sessions]) session.close(closing);
   }
 }

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { ApiErrorBody } from '../errors/api-error.js';
+import type { ApiErrorBody } from '../openapi/models.js';
 import { grpcStatusName } from '../errors/grpc-http-status.js';
 
 /** RFC 6455 "normal closure": the chat call ended with OK. */

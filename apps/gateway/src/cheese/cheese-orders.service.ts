@@ -3,13 +3,8 @@ import { Metadata } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import type { cheesefarm } from '#proto';
 import { CHEESE_SERVICE } from '../grpc-clients/grpc-clients.module.js';
+import type { CheeseView } from '../openapi/models.js';
 import { cheeseTypeName } from './cheese-types.js';
-
-/** A cheese as the HTTP API shows it: the type by name. */
-export interface CheeseView {
-  type: string;
-  age: number;
-}
 
 /** Orders cheese from cheese-service over gRPC. */
 @Injectable()

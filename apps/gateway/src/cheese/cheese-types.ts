@@ -1,11 +1,10 @@
 import { cheesefarm } from '#proto';
+import type { CheeseTypeView } from '../openapi/models.js';
 
 const { CheeseType } = cheesefarm;
 
 /** The cheese types of the generated enum, without ts-proto's UNRECOGNIZED. */
-export const CHEESE_TYPES: ReadonlyArray<{ name: string; number: number }> = Object.entries(
-  CheeseType,
-)
+export const CHEESE_TYPES: ReadonlyArray<CheeseTypeView> = Object.entries(CheeseType)
   .filter(([, value]) => typeof value === 'number')
   .map(([name, value]) => ({ name, number: Number(value) }))
   .filter(({ number }) => number >= 0);

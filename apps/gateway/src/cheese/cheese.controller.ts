@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiDeadlineHeaders, ApiErrors } from '../openapi/responses.js';
-import { CheeseSchema, CheeseTypesSchema } from '../openapi/models.js';
+import { CheeseView, CheeseTypesView } from '../openapi/models.js';
 import { ApiRateLimited } from '../security/rate-limit.js';
 import { CHEESE_TYPES } from './cheese-types.js';
-import { CheeseOrdersService, type CheeseView } from './cheese-orders.service.js';
+import { CheeseOrdersService } from './cheese-orders.service.js';
 import { CreateCheeseOrderDto } from './create-cheese-order.dto.js';
 
 @ApiTags('cheese')
@@ -16,7 +16,7 @@ export class CheeseController {
   /** The cheese types that can be ordered. */
   @Get('cheeses')
   @ApiOperation({ summary: 'The cheese types that can be ordered' })
-  @ApiOkResponse({ description: 'the types, by name and enum number', type: CheeseTypesSchema })
+  @ApiOkResponse({ description: 'the types, by name and enum number', type: CheeseTypesView })
   @ApiErrors({})
   listTypes(): { types: typeof CHEESE_TYPES } {
     return { types: CHEESE_TYPES };
@@ -26,7 +26,7 @@ export class CheeseController {
   @Post('cheese/orders')
   @HttpCode(200)
   @ApiOperation({ summary: 'Orders one cheese (cheesefarm.CheeseService/Order)' })
-  @ApiOkResponse({ description: 'the cheese', type: CheeseSchema })
+  @ApiOkResponse({ description: 'the cheese', type: CheeseView })
   @ApiErrors({
     400: '`INVALID_ARGUMENT`: unknown type, bad JSON, missing or unknown field',
     413: '`RESOURCE_EXHAUSTED`: body over GATEWAY_BODY_LIMIT_BYTES',

@@ -1,24 +1,8 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
-import type { JsonObject } from '@bufbuild/protobuf';
 import { retryDelayMs, statusDetailsJson, statusFromTrailers } from '#proto';
+import type { ApiErrorBody } from '../openapi/models.js';
 import { grpcStatusFromHttp, grpcStatusName, httpStatusFromGrpc } from './grpc-http-status.js';
-
-/** The one error body of the gateway's API. */
-export interface ApiErrorBody {
-  /** gRPC status code number. */
-  code: number;
-  /** gRPC status name, e.g. "INVALID_ARGUMENT". */
-  status: string;
-  message: string;
-  /**
-   * The google.rpc.Status details the service sent (`grpc-status-details-bin`),
-   * each as `{"@type": "type.googleapis.com/google.rpc.BadRequest", …}`, the
-   * JSON grpc-gateway and Envoy give them; absent when there are none (as in
-   * proto3 JSON, and Envoy's `convert_grpc_status`).
-   */
-  details?: JsonObject[];
-}
 
 export interface ApiError {
   httpStatus: number;
@@ -47,7 +31,11 @@ function platformStatus(e: unknown): number | undefined {
   return typeof s === 'number' && s >= 400 && s < 600 ? s : undefined;
 }
 
-function body(code: number, message: string): ApiErrorBody {
+/**
+ * The API's error body for gRPC status `code`; the one place it is built.
+ * `details` (the service's google.rpc.Status details) is added when there are any.
+ */
+export function apiErrorBody(code: number, message: string): ApiErrorBody {
   return { code, status: grpcStatusName(code), message };
 }
 
@@ -61,7 +49,7 @@ export function toApiError(exception: unknown): ApiError {
     const message = exception.details || exception.message;
     const error: ApiError = {
       httpStatus: httpStatusFromGrpc(exception.code),
-      body: body(exception.code, message),
+      body: apiErrorBody(exception.code, message),
     };
     const status = statusFromTrailers(exception.metadata);
     if (status && status.details.length > 0) {
@@ -81,13 +69,13 @@ export function toApiError(exception: unknown): ApiError {
       : typeof raw === 'string'
         ? raw
         : exception.message;
-    return { httpStatus, body: body(grpcStatusFromHttp(httpStatus), message) };
+    return { httpStatus, body: apiErrorBody(grpcStatusFromHttp(httpStatus), message) };
   }
   const httpStatus = platformStatus(exception);
   if (httpStatus !== undefined && httpStatus < 500) {
     const message = exception instanceof Error ? exception.message : 'bad request';
-    return { httpStatus, body: body(grpcStatusFromHttp(httpStatus), message) };
+    return { httpStatus, body: apiErrorBody(grpcStatusFromHttp(httpStatus), message) };
   }
   logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : exception);
-  return { httpStatus: 500, body: body(GrpcStatus.INTERNAL, 'internal error') };
+  return { httpStatus: 500, body: apiErrorBody(GrpcStatus.INTERNAL, 'internal error') };
 }

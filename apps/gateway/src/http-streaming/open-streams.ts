@@ -1,14 +1,12 @@
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { status } from '@grpc/grpc-js';
-import type { ApiErrorBody } from '../errors/api-error.js';
-import { grpcStatusName } from '../errors/grpc-http-status.js';
+import { apiErrorBody } from '../errors/api-error.js';
 
 /** What a stream is told when the gateway stops: come back (to another replica). */
-export const SHUTTING_DOWN: ApiErrorBody = {
-  code: status.UNAVAILABLE,
-  status: grpcStatusName(status.UNAVAILABLE),
-  message: 'the gateway is shutting down; connect again',
-};
+export const SHUTTING_DOWN = apiErrorBody(
+  status.UNAVAILABLE,
+  'the gateway is shutting down; connect again',
+);
 
 /**
  * The long-lived streams (watch, chat) this gateway is serving. A live

@@ -3,7 +3,7 @@ import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/co
 import { Metadata, status } from '@grpc/grpc-js';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { ApiErrorBody } from '../errors/api-error.js';
+import type { ApiErrorBody } from '../openapi/models.js';
 import { OpenStreams, SHUTTING_DOWN } from './open-streams.js';
 import { StreamRelay, type RelayOptions, type StreamSink } from './stream-relay.js';
 

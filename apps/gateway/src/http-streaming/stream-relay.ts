@@ -2,7 +2,8 @@ import type { Writable } from 'node:stream';
 import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Observable, Subscription } from 'rxjs';
-import { toApiError, type ApiErrorBody } from '../errors/api-error.js';
+import { toApiError } from '../errors/api-error.js';
+import type { ApiErrorBody } from '../openapi/models.js';
 import { httpStatusFromGrpc } from '../errors/grpc-http-status.js';
 import { OpenStreams, SHUTTING_DOWN } from './open-streams.js';
 

@@ -14,12 +14,7 @@ import { STREAM_BODY, STREAM_BODY_TYPES } from '../http-platform.js';
 import { CountsAsOpenStream } from '../security/open-stream-limit.guard.js';
 import { ApiRateLimited } from '../security/rate-limit.js';
 import { RequiresApiKey } from '../security/requires-api-key.decorator.js';
-import {
-  ApiErrorSchema,
-  FrameEventSchema,
-  MatchListSchema,
-  UploadResultSchema,
-} from '../openapi/models.js';
+import { ApiErrorBody, FrameEvent, MatchListView, UploadView } from '../openapi/models.js';
 import {
   ApiDeadlineHeaders,
   ApiErrors,
@@ -29,8 +24,8 @@ import {
 import { MatchIdParams } from './dto/match-id.params.js';
 import { UploadQuery } from './dto/upload.query.js';
 import { MjpegQuery, WatchQuery } from './dto/watch.query.js';
-import { MatchesService, type MatchView } from './matches.service.js';
-import { MatchUploadService, type UploadView } from './upload/match-upload.service.js';
+import { MatchesService } from './matches.service.js';
+import { MatchUploadService } from './upload/match-upload.service.js';
 import { MatchWatchService } from './watch/match-watch.service.js';
 
 const SOCCER_ERRORS = {
@@ -50,7 +45,7 @@ const WATCH_ERRORS = {
  * response (`@Res()`): they write it themselves, under back-pressure.
  */
 @ApiTags('matches')
-@ApiExtraModels(FrameEventSchema, ApiErrorSchema)
+@ApiExtraModels(FrameEvent, ApiErrorBody)
 @ApiRateLimited()
 @Controller('v1/matches')
 export class MatchesController {
@@ -65,11 +60,11 @@ export class MatchesController {
   @ApiOperation({ summary: 'The matches that can be watched (Soccer.ListMatches)' })
   @ApiOkResponse({
     description: 'built-in matches and `{MEDIA_DIR}/{id}.mp4` files',
-    type: MatchListSchema,
+    type: MatchListView,
   })
   @ApiErrors(SOCCER_ERRORS)
   @ApiDeadlineHeaders()
-  list(): Promise<{ matches: MatchView[] }> {
+  list(): Promise<MatchListView> {
     return this.matches.list();
   }
 
@@ -127,7 +122,7 @@ export class MatchesController {
     required: true,
     schema: { type: 'string', format: 'binary' },
   })
-  @ApiCreatedResponse({ description: 'stored', type: UploadResultSchema })
+  @ApiCreatedResponse({ description: 'stored', type: UploadView })
   @ApiErrors({
     400: '`INVALID_ARGUMENT`: bad id or query, or the body is not a video',
     409: '`ALREADY_EXISTS`: the id exists and no `overwrite=true`, or a built-in match',

@@ -3,25 +3,14 @@ import { Metadata } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import { stream } from '#proto';
 import { SOCCER_SERVICE } from '../grpc-clients/grpc-clients.module.js';
-
-/** A match as the HTTP API shows it: the source by name. */
-export interface MatchView {
-  id: string;
-  source: string;
-  sizeBytes: number;
-  durationMs: number;
-  width: number;
-  height: number;
-  fps: number;
-  live: boolean;
-}
+import type { MatchListView } from '../openapi/models.js';
 
 /** Lists the matches soccer-service can stream. */
 @Injectable()
 export class MatchesService {
   constructor(@Inject(SOCCER_SERVICE) private readonly soccer: stream.SoccerClient) {}
 
-  async list(): Promise<{ matches: MatchView[] }> {
+  async list(): Promise<MatchListView> {
     const { matches } = await lastValueFrom(this.soccer.listMatches({}, new Metadata()));
     return {
       matches: matches.map((m) => ({

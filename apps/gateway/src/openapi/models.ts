@@ -1,17 +1,12 @@
 import type { JsonObject } from '@bufbuild/protobuf';
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import type { CheeseView } from '../cheese/cheese-orders.service.js';
-import type { ApiErrorBody } from '../errors/api-error.js';
-import type { ChatMessageView } from '../matches/chat/chat-sse-sink.js';
-import type { MatchView } from '../matches/matches.service.js';
-import type { UploadView } from '../matches/upload/match-upload.service.js';
-import type { FrameEvent } from '../matches/watch/frame-sinks.js';
 
-// Schemas of what the gateway answers, for the OpenAPI document only. Each
-// implements the interface the code answers with, so the two cannot drift.
+// What the gateway answers, defined once: each class is both the type the
+// code answers with and, by its decorators, the OpenAPI schema (named by
+// @ApiSchema) that the web page's types are generated from (openapi:gen).
 
 @ApiSchema({ name: 'ApiError', description: 'The one error body of the API.' })
-export class ApiErrorSchema implements ApiErrorBody {
+export class ApiErrorBody {
   @ApiProperty({ type: 'integer', description: 'gRPC status code', example: 3 })
   code: number;
 
@@ -43,7 +38,7 @@ export class ApiErrorSchema implements ApiErrorBody {
 }
 
 @ApiSchema({ name: 'CheeseType' })
-export class CheeseTypeSchema {
+export class CheeseTypeView {
   @ApiProperty({ example: 'BRIE' })
   name: string;
 
@@ -52,13 +47,13 @@ export class CheeseTypeSchema {
 }
 
 @ApiSchema({ name: 'CheeseTypes' })
-export class CheeseTypesSchema {
-  @ApiProperty({ type: [CheeseTypeSchema] })
-  types: CheeseTypeSchema[];
+export class CheeseTypesView {
+  @ApiProperty({ type: [CheeseTypeView] })
+  types: CheeseTypeView[];
 }
 
 @ApiSchema({ name: 'Cheese', description: 'A cheese, its type by name.' })
-export class CheeseSchema implements CheeseView {
+export class CheeseView {
   @ApiProperty({ description: 'type name (its number if this gateway does not know it)' })
   type: string;
 
@@ -67,7 +62,7 @@ export class CheeseSchema implements CheeseView {
 }
 
 @ApiSchema({ name: 'Match' })
-export class MatchSchema implements MatchView {
+export class MatchView {
   @ApiProperty({ example: 'demo' })
   id: string;
 
@@ -94,13 +89,13 @@ export class MatchSchema implements MatchView {
 }
 
 @ApiSchema({ name: 'MatchList' })
-export class MatchListSchema {
-  @ApiProperty({ type: [MatchSchema] })
-  matches: MatchSchema[];
+export class MatchListView {
+  @ApiProperty({ type: [MatchView] })
+  matches: MatchView[];
 }
 
 @ApiSchema({ name: 'UploadResult', description: 'What an upload stored.' })
-export class UploadResultSchema implements UploadView {
+export class UploadView {
   @ApiProperty({ example: 'final' })
   id: string;
 
@@ -112,7 +107,7 @@ export class UploadResultSchema implements UploadView {
 }
 
 @ApiSchema({ name: 'FrameEvent', description: 'Data of the SSE `frame` event.' })
-export class FrameEventSchema implements FrameEvent {
+export class FrameEvent {
   @ApiProperty({ type: 'integer' })
   seq: number;
 
@@ -130,13 +125,13 @@ export class FrameEventSchema implements FrameEvent {
 }
 
 @ApiSchema({ name: 'ChatJoined', description: 'Data of the SSE `joined` event.' })
-export class ChatJoinedSchema {
+export class ChatJoinedView {
   @ApiProperty({ description: 'for POST /v1/matches/{id}/chat; 128 random bits, base64url' })
   sessionId: string;
 }
 
 @ApiSchema({ name: 'ChatMessage', description: 'Data of the SSE `message` event.' })
-export class ChatMessageSchema implements ChatMessageView {
+export class ChatMessageView {
   @ApiProperty({ type: 'integer', description: "the room's order" })
   seq: number;
 

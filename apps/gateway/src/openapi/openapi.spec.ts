@@ -13,6 +13,7 @@ import { Test } from '@nestjs/testing';
 import { GatewayModule } from '../gateway.module.js';
 import { configureHttpPlatform, createHttpAdapter } from '../http-platform.js';
 import { WEB_ROOT } from '../web/web.module.js';
+import { offlineOpenApiDocument } from './offline-document.js';
 import { OPENAPI_JSON_PATH, setupOpenApi } from './openapi.js';
 
 /** The routes SwaggerModule.setup adds for itself: the UI, its assets, the document. */
@@ -58,6 +59,7 @@ describe('the OpenAPI document covers every route of the gateway', () => {
   /** Every route Fastify registered, as `METHOD /url`. */
   const routes: string[] = [];
   let ops: Map<string, OperationObject>;
+  let served: OpenAPIObject;
 
   beforeAll(async () => {
     // ConfigModule validates process.env; the gRPC clients never connect here.
@@ -79,7 +81,8 @@ describe('the OpenAPI document covers every route of the gateway', () => {
     await fastify.ready();
     const res = await fastify.inject({ method: 'GET', url: OPENAPI_JSON_PATH });
     expect(res.statusCode).toBe(200);
-    ops = operations(res.json<OpenAPIObject>());
+    served = res.json<OpenAPIObject>();
+    ops = operations(served);
   });
 
   afterAll(async () => {
@@ -106,6 +109,10 @@ describe('the OpenAPI document covers every route of the gateway', () => {
 
   it('documents no route that does not exist', () => {
     expect([...ops.keys()].filter((op) => !routes.includes(op))).toEqual([]);
+  });
+
+  it('is the document openapi:gen makes without a server, for the web page types', async () => {
+    expect(await offlineOpenApiDocument()).toEqual(served);
   });
 
   it('documents each operation: summary, success, errors, path parameters', () => {

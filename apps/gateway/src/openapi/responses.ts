@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiDefaultResponse, ApiHeader, ApiOkResponse, ApiResponse } from '@nestjs/swagger';
 import { GRPC_TIMEOUT_HEADER, REQUEST_TIMEOUT_HEADER } from '../request-timeout.js';
-import { ApiErrorSchema } from './models.js';
+import { ApiErrorBody } from './models.js';
 
 /** `Retry-After` of an error whose service said when to try again (RetryInfo). */
 const RETRY_INFO_HEADER = {
@@ -23,11 +23,11 @@ export function ApiErrors(cases: Record<number, string>): Decorator {
       ApiResponse({
         status: Number(status),
         description,
-        type: ApiErrorSchema,
+        type: ApiErrorBody,
         ...(status === '503' && { headers: RETRY_INFO_HEADER }),
       }),
     ),
-    ApiDefaultResponse({ description: 'unexpected: 500 `INTERNAL`', type: ApiErrorSchema }),
+    ApiDefaultResponse({ description: 'unexpected: 500 `INTERNAL`', type: ApiErrorBody }),
   );
 }
 

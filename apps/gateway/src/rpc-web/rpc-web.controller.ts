@@ -18,7 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiErrorSchema } from '../openapi/models.js';
+import { ApiErrorBody } from '../openapi/models.js';
 import { RPC_BODY } from './rpc-content-types.js';
 import { RpcMethodGuard } from './rpc-method.guard.js';
 import { isRpcCall, RpcWebExceptionFilter } from './rpc-web-exception.filter.js';
@@ -86,7 +86,7 @@ export class RpcWebController {
   })
   @ApiDefaultResponse({
     description: 'not a gRPC-Web or Connect call (another content type or path): 404 or 415',
-    type: ApiErrorSchema,
+    type: ApiErrorBody,
   })
   async call(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     // A POST to any other two-segment path that is not a call stays a 404.

@@ -6,8 +6,8 @@ import type { FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyServerOptions } from 'fastify';
 import { readKeyPair } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
-import type { ApiErrorBody } from '../errors/api-error.js';
-import { grpcStatusFromHttp, grpcStatusName } from '../errors/grpc-http-status.js';
+import { apiErrorBody } from '../errors/api-error.js';
+import { grpcStatusFromHttp } from '../errors/grpc-http-status.js';
 import { API_KEY_HEADER } from './api-keys.js';
 
 type ListenerEnv = Pick<
@@ -157,9 +157,7 @@ function answerClientError(maxHeaderBytes: number) {
     // Not into a response already under way (Node's default does the same).
     const response = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
     if (socket.writable && !response?.headersSent) {
-      const code = grpcStatusFromHttp(status);
-      const error: ApiErrorBody = { code, status: grpcStatusName(code), message };
-      const body = JSON.stringify(error);
+      const body = JSON.stringify(apiErrorBody(grpcStatusFromHttp(status), message));
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           'content-type: application/json; charset=utf-8\r\n' +

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiErrorSchema } from '../openapi/models.js';
+import { ApiErrorBody } from '../openapi/models.js';
 import { clientAddress } from './client-address.js';
 import { RETRY_AFTER_HEADER } from './rate-limit.js';
 import { StreamCap } from './stream-cap.js';
@@ -54,7 +54,7 @@ export function CountsAsOpenStream(): MethodDecorator {
         '`RESOURCE_EXHAUSTED`: GATEWAY_MAX_STREAMS_PER_IP streams already open from this ' +
         'address (`Retry-After: 1`), or more than GATEWAY_RATE_LIMIT requests within ' +
         'GATEWAY_RATE_LIMIT_WINDOW_MS',
-      type: ApiErrorSchema,
+      type: ApiErrorBody,
       headers: RETRY_AFTER_HEADER,
     }),
   );

@@ -2,7 +2,7 @@ import { applyDecorators, HttpException, HttpStatus } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { GatewayEnv } from '../config/gateway.env.js';
-import { ApiErrorSchema } from '../openapi/models.js';
+import { ApiErrorBody } from '../openapi/models.js';
 import { clientAddress } from './client-address.js';
 
 /** `Retry-After` of a 429, for the OpenAPI document. */
@@ -132,7 +132,7 @@ export function ApiRateLimited(): ClassDecorator {
       description:
         '`RESOURCE_EXHAUSTED`: more than GATEWAY_RATE_LIMIT requests from this address within ' +
         'GATEWAY_RATE_LIMIT_WINDOW_MS',
-      type: ApiErrorSchema,
+      type: ApiErrorBody,
       headers: RETRY_AFTER_HEADER,
     }),
   );

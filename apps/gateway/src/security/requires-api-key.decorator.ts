@@ -1,6 +1,6 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ApiErrorSchema } from '../openapi/models.js';
+import { ApiErrorBody } from '../openapi/models.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 
 /** The OpenAPI security schemes of the API key: either header works. */
@@ -20,7 +20,7 @@ export function RequiresApiKey(): MethodDecorator {
       description:
         '`UNAUTHENTICATED`: API keys are configured (GATEWAY_API_KEYS) and the request sent ' +
         'none, or a wrong one',
-      type: ApiErrorSchema,
+      type: ApiErrorBody,
       headers: {
         'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } },
       },

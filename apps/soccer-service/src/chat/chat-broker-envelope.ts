@@ -4,7 +4,7 @@ import type { ChatDraft } from './chat-room-bus.js';
 
 /**
  * How chat messages travel through Redis (RedisChatRoomBus). Room ids are
- * match ids, already checked against `^[A-Za-z0-9_-]{1,64}$` (checkMatchId),
+ * match ids, already checked against MATCH_ID_PATTERN (checkMatchId),
  * so they go into key and channel names as they are.
  */
 const PREFIX = 'soccer:chat';

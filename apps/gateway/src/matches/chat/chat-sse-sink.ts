@@ -1,20 +1,11 @@
 import { stream } from '#proto';
-import type { ApiErrorBody } from '../../errors/api-error.js';
+import type { ApiErrorBody, ChatJoinedView, ChatMessageView } from '../../openapi/models.js';
 import { BoundedQueue } from '../../http-streaming/backpressure.js';
 import type { SseWriter } from '../../http-streaming/sse-writer.js';
 import type { StreamSink } from '../../http-streaming/stream-relay.js';
 
-/** A chat message as the SSE `message` event's JSON carries it. */
-export interface ChatMessageView {
-  seq: number;
-  sentAtMs: number;
-  user: string;
-  text: string;
-  /** MESSAGE, JOINED or LEFT. */
-  event: string;
-}
-
-function toView(m: stream.ChatMessage): ChatMessageView {
+/** A chat message as the SSE `message` event's JSON and the chat WebSocket's frames carry it. */
+export function toChatMessageView(m: stream.ChatMessage): ChatMessageView {
   return {
     seq: m.seq,
     sentAtMs: m.sentAtMs,
@@ -41,7 +32,7 @@ export class ChatSseSink implements StreamSink<stream.ChatMessage> {
   ) {
     this.messages = new BoundedQueue(
       sse.res,
-      (m) => sse.send('message', toView(m)),
+      (m) => sse.send('message', toChatMessageView(m)),
       maxPending,
       onOverflow,
     );
@@ -54,7 +45,7 @@ export class ChatSseSink implements StreamSink<stream.ChatMessage> {
   next(message: stream.ChatMessage): void {
     if (!this.joined) {
       this.joined = true;
-      this.sse.send('joined', { sessionId: message.sessionToken });
+      this.sse.send('joined', { sessionId: message.sessionToken } satisfies ChatJoinedView);
     }
     this.messages.offer(message);
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { ApiAcceptedResponse, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiChatWebSocket } from '../../chat-socket/chat-socket.openapi.js';
-import { ApiErrorSchema, ChatJoinedSchema, ChatMessageSchema } from '../../openapi/models.js';
+import { ApiErrorBody, ChatJoinedView, ChatMessageView } from '../../openapi/models.js';
 import { ApiErrors, ApiEventStream } from '../../openapi/responses.js';
 import { CountsAsOpenStream } from '../../security/open-stream-limit.guard.js';
 import { ApiRateLimited } from '../../security/rate-limit.js';
@@ -13,7 +13,7 @@ import { MatchChatService } from './match-chat.service.js';
 
 /** A match's live chat (Soccer.Chat): read it as SSE, write to it with POST. */
 @ApiTags('chat')
-@ApiExtraModels(ChatJoinedSchema, ChatMessageSchema, ApiErrorSchema)
+@ApiExtraModels(ChatJoinedView, ChatMessageView, ApiErrorBody)
 @ApiRateLimited()
 @Controller('v1/matches/:id/chat')
 export class MatchChatController {

@@ -11,8 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { lastValueFrom, skipWhile, Subject } from 'rxjs';
 import type { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
-import type { ApiErrorBody } from '../../errors/api-error.js';
-import { grpcStatusName } from '../../errors/grpc-http-status.js';
+import { apiErrorBody } from '../../errors/api-error.js';
 import { SOCCER_SERVICE } from '../../grpc-clients/grpc-clients.module.js';
 import { SseWriters } from '../../http-streaming/sse-writers.js';
 import { replyTarget, StreamRelay, type RelayedStream } from '../../http-streaming/stream-relay.js';
@@ -61,7 +60,7 @@ export class MatchChatService {
     const tooSlow = () => {
       this.logger.warn(`dropped ${user} from chat ${matchId}: too slow a reader`);
       const message = `too slow: more than ${this.maxPending} chat messages waiting to be read; join again to continue`;
-      relayed.stop(errorBody(status.RESOURCE_EXHAUSTED, message));
+      relayed.stop(apiErrorBody(status.RESOURCE_EXHAUSTED, message));
     };
     const sink = new ChatSseSink(this.sseWriters.create(reply.raw), this.maxPending, tooSlow);
     const relayed: RelayedStream = this.relays.relay({
@@ -96,8 +95,4 @@ export class MatchChatService {
       this.soccer.say({ matchId, sessionToken: sessionId, text }, new Metadata()),
     );
   }
-}
-
-function errorBody(code: status, message: string): ApiErrorBody {
-  return { code, status: grpcStatusName(code), message };
 }

@@ -9,14 +9,8 @@ import type { GatewayEnv } from '../../config/gateway.env.js';
 import { SOCCER_RAW_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import type { SoccerRawClient } from '../../grpc-clients/soccer-raw-client.js';
 import { OpenStreams } from '../../http-streaming/open-streams.js';
+import type { UploadView } from '../../openapi/models.js';
 import { toUploadChunks, UploadTooLargeError } from './upload-chunks.js';
-
-/** What an upload stored, as the HTTP API shows it. */
-export interface UploadView {
-  id: string;
-  bytes: number;
-  sha256: string;
-}
 
 /** nginx's "client closed request": nobody is left to read the answer. */
 const CLIENT_CLOSED = 499;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { stream } from '#proto';
-import type { ApiErrorBody } from '../../errors/api-error.js';
+import type { ApiErrorBody, FrameEvent } from '../../openapi/models.js';
 import { LatestWins } from '../../http-streaming/backpressure.js';
 import { SseWriter } from '../../http-streaming/sse-writer.js';
 import type { StreamSink } from '../../http-streaming/stream-relay.js';
@@ -12,16 +12,7 @@ import { MjpegWriter } from './mjpeg-writer.js';
  */
 export type FrameSink = StreamSink<stream.Video>;
 
-/** A frame as the SSE `frame` event's JSON carries it. */
-export interface FrameEvent {
-  seq: number;
-  ptsMs: number;
-  encoding: string;
-  shape: string;
-  /** The frame's bytes in base64: JPEG image or raw BGR pixels. */
-  data: string;
-}
-
+/** A frame as the SSE `frame` event's JSON (and an NDJSON `result`) carries it. */
 export function toFrameEvent(video: stream.Video): FrameEvent {
   const data = Buffer.from(video.data.buffer, video.data.byteOffset, video.data.byteLength);
   return {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { stream } from '#proto';
-import type { ApiErrorBody } from '../../errors/api-error.js';
+import type { ApiErrorBody } from '../../openapi/models.js';
 import { LatestWins } from '../../http-streaming/backpressure.js';
 import { endStream } from '../../http-streaming/raw-response.js';
 import { toFrameEvent, type FrameSink } from './frame-sinks.js';
