@@ -8,6 +8,7 @@ import createClient, {
   createQuerySerializer,
   defaultPathSerializer,
 } from 'openapi-fetch';
+import { GRPC_CLOSE_BASE } from '../src/chat-socket/chat-socket-protocol.js';
 import type { components, paths } from './generated/openapi.js';
 
 /** The API's schemas, by their OpenAPI names. */
@@ -137,13 +138,9 @@ export async function watchFailure(id: string): Promise<ApiError | undefined> {
   }
 }
 
-/** The chat WebSocket's subprotocol, which the gateway selects. */
-export const CHAT_SUBPROTOCOL = 'chat.v1';
-
+export { CHAT_SUBPROTOCOL } from '../src/chat-socket/chat-socket-protocol.js';
 /** Close code 1000: the chat call ended normally. */
-export const CHAT_CLOSED_OK = 1000;
-/** Close codes 4000 + a gRPC status code carry the status of the chat call. */
-const GRPC_CLOSE_BASE = 4000;
+export { NORMAL_CLOSURE as CHAT_CLOSED_OK } from '../src/chat-socket/chat-socket-protocol.js';
 /** gRPC UNAVAILABLE: the gateway (or the chat broker) went away; joining again works. */
 const UNAVAILABLE = 14;
 

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHeader, ApiResponse } from '@nestjs/swagger';
-import { API_KEY_SUBPROTOCOL_PREFIX, CHAT_SUBPROTOCOL } from '../security/api-keys.js';
+import { API_KEY_SUBPROTOCOL_PREFIX } from '../security/api-keys.js';
+import { CHAT_SUBPROTOCOL } from './chat-socket-protocol.js';
 
 /**
  * The chat WebSocket, documented on the chat's SSE route, whose URL it

@@ -5,7 +5,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConstraintStrategy, Handler, HTTPVersion } from 'find-my-way';
 import { toApiError } from '../errors/api-error.js';
-import { CHAT_SUBPROTOCOL } from '../security/api-keys.js';
+import { CHAT_SUBPROTOCOL } from './chat-socket-protocol.js';
 import { ChatSocketAdmission, type ChatSocketTicket } from './chat-socket-admission.js';
 import { ChatSocketService } from './chat-socket.service.js';
 

@@ -1,11 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { ApiErrorBody } from '../openapi/models.js';
 import { grpcStatusName } from '../errors/grpc-http-status.js';
+import { GRPC_CLOSE_BASE, NORMAL_CLOSURE } from './chat-socket-protocol.js';
 
-/** RFC 6455 "normal closure": the chat call ended with OK. */
-export const NORMAL_CLOSURE = 1000;
-/** Close codes 4000-4999 are the application's: 4000 + the gRPC status code. */
-const GRPC_CLOSE_BASE = 4000;
 /** A close frame's reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;
 

@@ -42,8 +42,6 @@ export function presentedApiKey(headers: IncomingHttpHeaders): string | undefine
   return match?.[1];
 }
 
-/** The chat WebSocket's own subprotocol, which the gateway selects. */
-export const CHAT_SUBPROTOCOL = 'chat.v1';
 /** Prefix of the subprotocol that carries an API key, base64url-encoded, from a browser. */
 export const API_KEY_SUBPROTOCOL_PREFIX = 'apikey.';
 
