@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { get, request, type IncomingMessage } from 'node:http';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, freePort } from '#launcher';
 import { parsePrometheusText, sampleSum, type PrometheusSample } from '#observability';
+import { putFile } from './support/file-upload.js';
 
 interface Scrape {
   samples: PrometheusSample[];
@@ -95,24 +96,6 @@ class SseStream {
   close(): void {
     this.res.destroy();
   }
-}
-
-/** PUT a file with its length, as `curl --data-binary @file` does. */
-function putFile(url: string, file: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'PUT',
-      headers: { 'content-type': 'video/mp4', 'content-length': statSync(file).size },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (t: string) => (body += t));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    createReadStream(file).pipe(req);
-  });
 }
 
 const order = (base: string, type: unknown) =>

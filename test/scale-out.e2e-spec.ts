@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { AppProcess, freePort } from '#launcher';
 import {
   ChatSocketClient,
@@ -13,6 +13,7 @@ import {
   type ChatFrame,
 } from '../apps/gateway/test/support/chat-socket-client.js';
 import { SseClient } from '../apps/gateway/test/support/sse-client.js';
+import { launchChromium } from './support/chromium.js';
 import { Nginx } from './support/nginx.js';
 import { RedisServer } from './support/redis-server.js';
 
@@ -345,11 +346,7 @@ describe('two gateways behind nginx, two soccer-services with Redis, two cheese-
 
   it('failover: SIGTERM one gateway under load; no order fails, streams are told, the page joins again', async () => {
     // The page, through nginx: its chat socket lands on one gateway; that one goes.
-    browser = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium(join(work, 'profile'));
     const page: Page = await browser.newPage();
     await page.goto(`${nginx.base}/`);
     await page.getByRole('button', { name: /^demo/ }).click();

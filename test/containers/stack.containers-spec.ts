@@ -27,7 +27,7 @@ import {
   serviceContainers,
   type ContainerInfo,
 } from './support/engine.js';
-import { putFile, sha256 } from './support/http.js';
+import { putFile, sha256 } from '../support/file-upload.js';
 
 const PROJECT = requiredEnv('COMPOSE_PROJECT_NAME');
 const GATEWAY_PORT = Number(requiredEnv('GATEWAY_PORT'));

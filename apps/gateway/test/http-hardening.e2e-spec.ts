@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../../test/support/chromium.js';
 import { AppProcess, freePort, generateDevCerts, type DevCerts } from '#launcher';
 import { mediaFiles } from '../../../test/support/media-leftovers.js';
 import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
@@ -421,12 +421,7 @@ describe('gateway HTTP hardening: API keys, stream cap, CORS, headers (with socc
     // timeouts cut a busy browser's keep-alive connections between the page's assets.
     it('Swagger UI renders in chromium under the Content-Security-Policy', async () => {
       const profile = mkdtempSync(join(tmpdir(), 'gateway-docs-chromium-'));
-      // prettier-ignore
-      const browser = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-      });
+      const browser = await launchChromium(profile);
       try {
         const page = await browser.newPage();
         const problems: string[] = [];

@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppProcess, freePort, generateDevCerts } from '#launcher';
+import type { AppProcess } from '#launcher';
 import { parsePrometheusText, sampleSum } from '#observability';
+import { AppStack } from '../../../test/support/app-stack.js';
 import {
   HTTP2_MAX_CONCURRENT_STREAMS,
   HTTP2_STREAM_RESET_BURST,
@@ -38,8 +36,7 @@ const streamsUpTo = (id: number) => (id + 1) / 2;
  * (http-hardening's listenerOptions), do bounded work, and serve on.
  */
 describe('gateway HTTP/2 listener under stream floods', () => {
-  let work: string;
-  let soccer: AppProcess;
+  let stack: AppStack;
   let gateway: AppProcess;
   let port: number;
   let ca: Buffer;
@@ -64,30 +61,19 @@ describe('gateway HTTP/2 listener under stream floods', () => {
   }
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'gateway-h2-floods-'));
-    mkdirSync(join(work, 'media'));
-    const certs = await generateDevCerts(join(work, 'certs'));
-    ca = readFileSync(certs.ca);
-    http2 = overHttp2(ca);
-    const soccerPort = await freePort();
-    port = await freePort();
-    soccer = await AppProcess.start('soccer-service', {
-      port: soccerPort,
-      env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: join(work, 'media'), LOG_LEVEL: 'warn' },
-    });
-    gateway = await AppProcess.start('gateway', {
-      port,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        CHEESE_GRPC_URL: '127.0.0.1:1',
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-        GATEWAY_TLS_CERT: certs.serverCert,
-        GATEWAY_TLS_KEY: certs.serverKey,
+    stack = await AppStack.start({
+      soccer: { LOG_LEVEL: 'warn' },
+      tls: true,
+      gateway: {
         GATEWAY_MAX_STREAMS_PER_IP: String(STREAM_CAP),
         GATEWAY_RATE_LIMIT: '0',
         LOG_LEVEL: 'warn',
       },
     });
+    ({ port } = stack);
+    ca = stack.ca!;
+    gateway = stack.gateway!;
+    http2 = overHttp2(ca);
   }, 120_000);
 
   // No session outlives its test, whatever the test did.
@@ -96,8 +82,7 @@ describe('gateway HTTP/2 listener under stream floods', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([gateway?.stop(), soccer?.stop()]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   /**

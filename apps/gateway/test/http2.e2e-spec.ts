@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { AppProcess, freePort, generateDevCerts } from '#launcher';
+import type { AppProcess } from '#launcher';
 import { parsePrometheusText, sampleSum } from '#observability';
+import { AppStack } from '../../../test/support/app-stack.js';
 
 /** GATEWAY_MAX_STREAMS_PER_IP here. */
 const STREAM_CAP = 8;
@@ -24,8 +24,8 @@ interface Answer {
  * stream cap counts HTTP/2 streams.
  */
 describe('gateway HTTPS listener over HTTP/2', () => {
+  let stack: AppStack;
   let work: string;
-  let soccer: AppProcess;
   let gateway: AppProcess;
   let origin: string;
   let ca: Buffer;
@@ -96,34 +96,19 @@ describe('gateway HTTPS listener over HTTP/2', () => {
   }
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'gateway-h2-'));
-    mkdirSync(join(work, 'media'));
-    const certs = await generateDevCerts(join(work, 'certs'));
-    ca = readFileSync(certs.ca);
-    const [soccerPort, httpPort] = await Promise.all([freePort(), freePort()]);
-    soccer = await AppProcess.start('soccer-service', {
-      port: soccerPort,
-      env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: join(work, 'media') },
+    stack = await AppStack.start({
+      soccer: {},
+      tls: true,
+      gateway: { GATEWAY_MAX_STREAMS_PER_IP: String(STREAM_CAP), GATEWAY_RATE_LIMIT: '0' },
     });
-    gateway = await AppProcess.start('gateway', {
-      port: httpPort,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        CHEESE_GRPC_URL: '127.0.0.1:1',
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-        GATEWAY_TLS_CERT: certs.serverCert,
-        GATEWAY_TLS_KEY: certs.serverKey,
-        GATEWAY_MAX_STREAMS_PER_IP: String(STREAM_CAP),
-        GATEWAY_RATE_LIMIT: '0',
-      },
-    });
-    origin = `https://127.0.0.1:${httpPort}`;
+    ({ work, origin } = stack);
+    ca = stack.ca!;
+    gateway = stack.gateway!;
   }, 120_000);
 
   afterAll(async () => {
     for (const client of sessions) client.destroy();
-    await Promise.all([gateway?.stop(), soccer?.stop()]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('negotiates h2 by ALPN and serves the page, /docs, JSON and its errors', async () => {

@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppProcess, freePort } from '#launcher';
-import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
+import { AppStack } from '../../../test/support/app-stack.js';
+import { grpcMethod, metricSum } from '../../../test/support/metrics.js';
 import { SseClient } from './support/sse-client.js';
 
 interface Frame {
@@ -15,9 +12,7 @@ interface Frame {
  * of a finite match get their own, from its start.
  */
 describe('gateway watch multicast', () => {
-  let mediaDir: string;
-  let soccer: AppProcess;
-  let gateway: AppProcess;
+  let stack: AppStack;
   let base: string;
   let soccerMetrics: string;
 
@@ -48,38 +43,19 @@ describe('gateway watch multicast', () => {
   };
 
   beforeAll(async () => {
-    mediaDir = mkdtempSync(join(tmpdir(), 'gateway-multicast-'));
-    const [soccerPort, soccerMetricsPort, httpPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
-    soccer = await AppProcess.start('soccer-service', {
-      port: soccerPort,
-      metricsPort: soccerMetricsPort,
-      env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir },
-    });
-    gateway = await AppProcess.start('gateway', {
-      port: httpPort,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-        CHEESE_GRPC_URL: '127.0.0.1:1',
+    stack = await AppStack.start({
+      soccer: {},
+      gateway: {
         // 50 viewers from one address, over the default cap of 32 streams per address.
         GATEWAY_MAX_STREAMS_PER_IP: '0',
         // 50 connections at once: on a loaded machine their heads take a while to be read.
         GATEWAY_HEADERS_TIMEOUT_MS: '60000',
       },
     });
-    base = `http://127.0.0.1:${httpPort}`;
+    ({ soccerMetrics, origin: base } = stack);
   });
 
-  afterAll(async () => {
-    await gateway?.stop();
-    await soccer?.stop();
-    if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it('50 viewers of the live match share one upstream call, cancelled when the last leaves', async () => {
     const startedBefore = await watchesStarted();

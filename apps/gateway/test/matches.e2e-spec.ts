@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { AppProcess, freePort } from '#launcher';
-import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
+import type { AppProcess } from '#launcher';
+import { AppStack } from '../../../test/support/app-stack.js';
+import { grpcMethod, metricSum } from '../../../test/support/metrics.js';
 import { SseClient } from './support/sse-client.js';
 
 interface Frame {
@@ -51,39 +50,18 @@ function multipartParts(body: Buffer, boundary: string): Buffer[] {
 }
 
 describe('gateway /v1/matches -> soccer-service over real sockets', () => {
-  let mediaDir: string;
-  let soccer: AppProcess;
+  let stack: AppStack;
   let gateway: AppProcess;
   let base: string;
   let soccerMetrics: string;
 
   beforeAll(async () => {
-    mediaDir = mkdtempSync(join(tmpdir(), 'gateway-matches-'));
-    const soccerPort = await freePort();
-    const soccerMetricsPort = await freePort();
-    const httpPort = await freePort();
-    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
-    soccer = await AppProcess.start('soccer-service', {
-      port: soccerPort,
-      metricsPort: soccerMetricsPort,
-      env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir },
-    });
-    gateway = await AppProcess.start('gateway', {
-      port: httpPort,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-        CHEESE_GRPC_URL: '127.0.0.1:1',
-      },
-    });
-    base = `http://127.0.0.1:${httpPort}`;
+    stack = await AppStack.start({ soccer: {} });
+    ({ soccerMetrics, origin: base } = stack);
+    gateway = stack.gateway!;
   });
 
-  afterAll(async () => {
-    await gateway?.stop();
-    await soccer?.stop();
-    if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it('GET /v1/matches lists the built-in matches', async () => {
     const res = await fetch(`${base}/v1/matches`);

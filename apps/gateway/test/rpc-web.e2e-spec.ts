@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile as execFileCb } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,9 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { AppProcess, freePort } from '#launcher';
+import type { BrowserContext } from 'playwright-core';
+import type { AppProcess } from '#launcher';
 import { Encoding, MatchSchema } from '../../../libs/proto/src/generated-es/stream/stream_pb.js';
+import { AppStack } from '../../../test/support/app-stack.js';
+import { launchChromium } from '../../../test/support/chromium.js';
 import { failures, order, watch, type Protocol, type Via } from './support/rpc-web-client.js';
 
 const execFile = promisify(execFileCb);
@@ -20,18 +21,6 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUF = join(ROOT, 'node_modules/.bin/buf');
 const PROTOS = join(ROOT, 'libs/proto/proto');
 const API_KEY = 'rpc-web-test-key-5e1f0c2a9b';
-
-/** As apps/gateway/test/web.e2e-spec.ts launches Debian's chromium. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** One gRPC-Web / Connect message frame: flags, big-endian length, bytes. */
 function envelope(bytes: Uint8Array, flags = 0): Buffer {
@@ -69,6 +58,7 @@ describe(
   'gRPC-Web and Connect through the gateway, against the real apps',
   { timeout: 120_000 },
   () => {
+    let stack: AppStack;
     let work: string;
     let cheese: AppProcess;
     let soccer: AppProcess;
@@ -77,44 +67,17 @@ describe(
     let soccerMetrics: string;
 
     beforeAll(async () => {
-      work = mkdtempSync(join(tmpdir(), 'gateway-rpc-web-'));
-      const [cheesePort, soccerPort, soccerMetricsPort, httpPort] = await Promise.all([
-        freePort(),
-        freePort(),
-        freePort(),
-        freePort(),
-      ]);
-      [cheese, soccer] = await Promise.all([
-        AppProcess.start('cheese-service', {
-          port: cheesePort,
-          readyTimeoutMs: 60_000,
-          env: { CHEESE_GRPC_HOST: '127.0.0.1' },
-        }),
-        AppProcess.start('soccer-service', {
-          port: soccerPort,
-          readyTimeoutMs: 60_000,
-          metricsPort: soccerMetricsPort,
-          env: { SOCCER_GRPC_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1', MEDIA_DIR: work },
-        }),
-      ]);
-      gateway = await AppProcess.start('gateway', {
-        port: httpPort,
+      stack = await AppStack.start({
+        cheese: {},
+        soccer: { METRICS_HOST: '127.0.0.1' },
+        gateway: { GATEWAY_API_KEYS: API_KEY },
         readyTimeoutMs: 60_000,
-        env: {
-          GATEWAY_HTTP_HOST: '127.0.0.1',
-          CHEESE_GRPC_URL: `127.0.0.1:${cheesePort}`,
-          SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-          GATEWAY_API_KEYS: API_KEY,
-        },
       });
-      base = `http://127.0.0.1:${httpPort}`;
-      soccerMetrics = `http://127.0.0.1:${soccerMetricsPort}/metrics`;
+      ({ work, soccerMetrics, origin: base } = stack);
+      [cheese, soccer, gateway] = [stack.cheese!, stack.soccer!, stack.gateway!];
     }, 180_000);
 
-    afterAll(async () => {
-      await Promise.all([gateway?.stop(), soccer?.stop(), cheese?.stop()]);
-      if (work) rmSync(work, { recursive: true, force: true });
-    });
+    afterAll(() => stack?.stop());
 
     const via = (protocol: Protocol, binary: boolean): Via => ({ baseUrl: base, protocol, binary });
 
@@ -348,11 +311,7 @@ describe(
           logLevel: 'warning',
         });
         bundle = built.outputFiles[0].text;
-        browser = await chromium.launchPersistentContext(join(work, 'profile'), {
-          executablePath: '/usr/bin/chromium',
-          headless: true,
-          args: CHROMIUM_ARGS,
-        });
+        browser = await launchChromium(join(work, 'profile'));
       }, 120_000);
 
       afterAll(async () => {

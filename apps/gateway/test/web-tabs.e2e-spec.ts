@@ -1,23 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { AppProcess, freePort, generateDevCerts } from '#launcher';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parsePrometheusText, sampleSum } from '#observability';
-
-/** Debian's chromium, as web.e2e-spec.ts launches it. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { AppStack } from '../../../test/support/app-stack.js';
+import { launchChromium } from '../../../test/support/chromium.js';
 
 /** Tabs of one profile: more than the 6 HTTP/1.1 connections a browser opens per site. */
 const TABS = 8;
@@ -43,48 +30,17 @@ describe.each([
   { protocol: 'http/1.1', tls: false },
   { protocol: 'h2', tls: true },
 ])('the web page in $protocol, 8 tabs of one profile', ({ protocol, tls }) => {
-  let work: string;
-  let cheese: AppProcess;
-  let soccer: AppProcess;
-  let gateway: AppProcess;
+  let stack: AppStack;
   let base: string;
   let browser: BrowserContext;
   let ca: Buffer | undefined;
   const tabs: Page[] = [];
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'gateway-tabs-'));
-    const [cheesePort, soccerPort, httpPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    const certs = tls ? await generateDevCerts(join(work, 'certs')) : undefined;
-    ca = certs && readFileSync(certs.ca);
-    [cheese, soccer] = await Promise.all([
-      AppProcess.start('cheese-service', {
-        port: cheesePort,
-        env: { CHEESE_GRPC_HOST: '127.0.0.1' },
-      }),
-      AppProcess.start('soccer-service', {
-        port: soccerPort,
-        env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: join(work, 'media') },
-      }),
-    ]);
-    gateway = await AppProcess.start('gateway', {
-      port: httpPort,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        CHEESE_GRPC_URL: `127.0.0.1:${cheesePort}`,
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-        ...(certs ? { GATEWAY_TLS_CERT: certs.serverCert, GATEWAY_TLS_KEY: certs.serverKey } : {}),
-      },
-    });
-    base = `${tls ? 'https' : 'http'}://127.0.0.1:${httpPort}/`;
-    browser = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
+    stack = await AppStack.start({ cheese: {}, soccer: {}, tls });
+    ({ ca } = stack);
+    base = `${stack.origin}/`;
+    browser = await launchChromium(join(stack.work, 'profile'), {
       // The development CA is not the browser's; what is checked here is the protocol.
       ignoreHTTPSErrors: tls,
       viewport: { width: 1024, height: 700 },
@@ -93,8 +49,7 @@ describe.each([
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([gateway?.stop(), soccer?.stop(), cheese?.stop()]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   /** Frames each tab has drawn since it pressed `live`. */

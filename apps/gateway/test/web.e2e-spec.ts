@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { AppProcess, freePort } from '#launcher';
-import { grpcMethod, metricSum, serviceMetricsUrl } from '../../../test/support/metrics.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { AppProcess } from '#launcher';
+import { AppStack } from '../../../test/support/app-stack.js';
+import { launchChromium } from '../../../test/support/chromium.js';
+import { grpcMethod, metricSum } from '../../../test/support/metrics.js';
 
 /** Where each step's screenshot goes (git-ignored). */
 const SCREENSHOTS = fileURLToPath(new URL('../../../screenshots/web/', import.meta.url));
-
-/** Debian's chromium (apt-get install chromium; .ci/run installs it). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /**
  * The shapes of the page's elements the checks below read. This file is
@@ -41,57 +30,29 @@ interface ProgressLike {
 }
 
 describe('the web page, in chromium, against the real apps', () => {
+  let stack: AppStack;
   let work: string;
   let cheese: AppProcess;
   let soccer: AppProcess;
-  let gateway: AppProcess;
   let base: string;
   let soccerMetrics: string;
   let browser: BrowserContext;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'gateway-web-'));
-    mkdirSync(join(work, 'media'));
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const [cheesePort, soccerPort, soccerMetricsPort, httpPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    soccerMetrics = serviceMetricsUrl(soccerMetricsPort);
-    [cheese, soccer] = await Promise.all([
-      AppProcess.start('cheese-service', {
-        port: cheesePort,
-        env: { CHEESE_GRPC_HOST: '127.0.0.1' },
-      }),
-      AppProcess.start('soccer-service', {
-        port: soccerPort,
-        metricsPort: soccerMetricsPort,
-        env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: join(work, 'media') },
-      }),
-    ]);
-    gateway = await AppProcess.start('gateway', {
-      port: httpPort,
-      env: {
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        CHEESE_GRPC_URL: `127.0.0.1:${cheesePort}`,
-        SOCCER_GRPC_URL: `127.0.0.1:${soccerPort}`,
-      },
-    });
-    base = `http://127.0.0.1:${httpPort}/`;
-    browser = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
+    stack = await AppStack.start({ cheese: {}, soccer: {} });
+    ({ work, soccerMetrics } = stack);
+    cheese = stack.cheese!;
+    soccer = stack.soccer!;
+    base = `${stack.origin}/`;
+    browser = await launchChromium(join(work, 'profile'), {
       viewport: { width: 1280, height: 860 },
     });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([gateway?.stop(), soccer?.stop(), cheese?.stop()]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   /** Errors thrown in each open page, checked when it is closed. */

@@ -3,8 +3,6 @@ import {
   Metadata,
   status,
   type CallOptions,
-  type Client,
-  type ClientDuplexStream,
   type ClientReadableStream,
   type ServiceError,
   type StatusObject,
@@ -12,69 +10,16 @@ import {
 import { stream } from '#proto';
 import { checkHealth, createGrpcClient, createHealthClient } from '#grpc';
 import { RedisServer } from '../../../test/support/redis-server.js';
+import { ChatMember, expectConsecutive } from './support/chat-member.js';
 import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 
 const { MESSAGE, JOINED, LEFT } = stream.ChatEvent;
-
-type ChatCall = ClientDuplexStream<Partial<stream.ChatMessage>, stream.ChatMessage>;
-type ChatFn = (metadata: Metadata) => ChatCall;
-
-/** One chat client of one replica: what it received, and how its call ended. */
-class Member {
-  readonly received: stream.ChatMessage[] = [];
-  readonly ended: Promise<StatusObject>;
-  readonly call: ChatCall;
-  endedAt?: number;
-
-  /** `via`: a replica, or a client of one (a connection of its own). */
-  constructor(
-    via: SoccerService | Client,
-    readonly user: string,
-  ) {
-    const client = ('client' in via ? via.client : via) as unknown as { chat: ChatFn };
-    this.call = client.chat(new Metadata());
-    this.call.on('data', (m: stream.ChatMessage) => this.received.push(m));
-    this.call.on('error', () => undefined);
-    this.ended = new Promise((resolve) =>
-      this.call.on('status', (s: StatusObject) => {
-        this.endedAt = performance.now();
-        resolve(s);
-      }),
-    );
-  }
-
-  /** Connects, joins `room` and waits for its own JOINED. */
-  static async join(via: SoccerService | Client, user: string, room: string): Promise<Member> {
-    const member = new Member(via, user);
-    member.call.write({ matchId: room, user });
-    await member.waitFor((m) => m.event === JOINED && m.user === user);
-    return member;
-  }
-
-  say(text: string): void {
-    this.call.write({ text });
-  }
-
-  messages(): stream.ChatMessage[] {
-    return this.received.filter((m) => m.event === MESSAGE);
-  }
-
-  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 30_000): Promise<void> {
-    await vi.waitFor(() => expect(this.received.some(match)).toBe(true), { timeout, interval: 5 });
-  }
-}
-
-/** Seqs a member saw must be consecutive: nothing lost, nothing twice, nothing reordered. */
-function expectConsecutive(messages: stream.ChatMessage[]): void {
-  const seqs = messages.map((m) => m.seq);
-  expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
-}
 
 /**
  * Whatever two members both saw under one seq is the same message, but for
  * the session token that a member's own JOINED carries for it alone.
  */
-function expectSameAtSameSeq(members: Member[]): void {
+function expectSameAtSameSeq(members: ChatMember[]): void {
   const bySeq = new Map<number, stream.ChatMessage>();
   for (const member of members) {
     for (const { sessionToken, ...m } of member.received) {
@@ -89,7 +34,7 @@ function expectSameAtSameSeq(members: Member[]): void {
 
 /** How a call that opens a chat in `room` on `replica` ends, when it cannot join. */
 async function joinRefused(replica: SoccerService, room: string): Promise<StatusObject> {
-  const member = new Member(replica, 'newcomer');
+  const member = new ChatMember(replica, 'newcomer');
   member.call.write({ matchId: room, user: 'newcomer' });
   const end = await member.ended;
   expect(member.received).toEqual([]);
@@ -150,12 +95,12 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
 
   it('shows every member of both replicas every message once, in the same order', async () => {
     // Joined in turn, alternating replicas: each JOINED crosses to the other one.
-    const ann = await Member.join(a, 'ann', 'derby');
-    const bob = await Member.join(b, 'bob', 'derby');
-    const cid = await Member.join(a, 'cid', 'derby');
-    const dan = await Member.join(b, 'dan', 'derby');
-    const eve = await Member.join(b, 'eve', 'friendly');
-    const fay = await Member.join(a, 'fay', 'friendly');
+    const ann = await ChatMember.join(a, 'ann', 'derby');
+    const bob = await ChatMember.join(b, 'bob', 'derby');
+    const cid = await ChatMember.join(a, 'cid', 'derby');
+    const dan = await ChatMember.join(b, 'dan', 'derby');
+    const eve = await ChatMember.join(b, 'eve', 'friendly');
+    const fay = await ChatMember.join(a, 'fay', 'friendly');
     const derby = [ann, bob, cid, dan];
 
     // All at once from both replicas: Redis decides the one order.
@@ -216,10 +161,10 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
       'grpc.use_local_subchannel_pool': 1,
     });
     try {
-      const slow = await Member.join(slowClient, 'slow', 'stalled');
+      const slow = await ChatMember.join(slowClient, 'slow', 'stalled');
       slow.call.pause();
-      const neighbour = await Member.join(c, 'nia', 'stalled');
-      const talker = await Member.join(b, 'ted', 'stalled');
+      const neighbour = await ChatMember.join(c, 'nia', 'stalled');
+      const talker = await ChatMember.join(b, 'ted', 'stalled');
 
       // Ping-pong from replica b until replica c has dropped its slow reader.
       const text = 'goal! '.repeat(80);
@@ -252,11 +197,11 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
   });
 
   it('ends every open chat with UNAVAILABLE when Redis stops mid-chat, and keeps serving the rest', async () => {
-    const gil = await Member.join(a, 'gil', 'final');
-    const hal = await Member.join(a, 'hal', 'final');
-    const ida = await Member.join(b, 'ida', 'final');
-    const jay = await Member.join(b, 'jay', 'final');
-    const kit = await Member.join(b, 'kit', 'quiet');
+    const gil = await ChatMember.join(a, 'gil', 'final');
+    const hal = await ChatMember.join(a, 'hal', 'final');
+    const ida = await ChatMember.join(b, 'ida', 'final');
+    const jay = await ChatMember.join(b, 'jay', 'final');
+    const kit = await ChatMember.join(b, 'kit', 'quiet');
     const open = [gil, hal, ida, jay, kit];
 
     // gil (replica a) and ida (replica b) talk, without stopping, until their calls end.
@@ -313,10 +258,10 @@ describe('Chat across two soccer-service replicas sharing a real redis-server', 
   it('carries chats across the replicas again once Redis is back, until a replica stops', async () => {
     await redis.restart();
     // Each replica reconnects by itself, within its reconnection back-off (2 s at most).
-    const joinWhenBack = async (replica: SoccerService, user: string): Promise<Member> => {
+    const joinWhenBack = async (replica: SoccerService, user: string): Promise<ChatMember> => {
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const member = new Member(replica, user);
+        const member = new ChatMember(replica, user);
         member.call.write({ matchId: 'replay', user });
         const joined = await Promise.race([
           member.waitFor((m) => m.event === JOINED && m.user === user).then(() => true),

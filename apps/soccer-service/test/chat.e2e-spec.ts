@@ -1,99 +1,28 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  Metadata,
-  status,
-  type Client,
-  type ClientDuplexStream,
-  type StatusObject,
-} from '@grpc/grpc-js';
-import { AppProcess, freePort } from '#launcher';
+import { status, type Client } from '@grpc/grpc-js';
 import { stream } from '#proto';
 import { createGrpcClient } from '#grpc';
+import { ChatMember, expectConsecutive } from './support/chat-member.js';
+import { startSoccerService, type SoccerService } from './support/soccer-service.js';
 
 const { MESSAGE, JOINED, LEFT } = stream.ChatEvent;
 
-type ChatCall = ClientDuplexStream<Partial<stream.ChatMessage>, stream.ChatMessage>;
-type ChatFn = (metadata: Metadata) => ChatCall;
-
-/** One chat client: what it received, and how its call ended. */
-class Member {
-  readonly received: stream.ChatMessage[] = [];
-  readonly ended: Promise<StatusObject>;
-  readonly call: ChatCall;
-
-  constructor(
-    client: Client,
-    readonly user: string,
-    readonly room: string,
-  ) {
-    this.call = (client as unknown as { chat: ChatFn }).chat.bind(client)(new Metadata());
-    this.call.on('data', (m: stream.ChatMessage) => this.received.push(m));
-    // 'error' must be listened to; 'status' comes for every ending, OK or not.
-    this.call.on('error', () => undefined);
-    this.ended = new Promise((resolve) => this.call.on('status', resolve));
-  }
-
-  /** Connects and waits for its own JOINED. */
-  static async join(client: Client, user: string, room: string): Promise<Member> {
-    const member = new Member(client, user, room);
-    member.call.write({ matchId: room, user });
-    await member.waitFor((m) => m.event === JOINED && m.user === user);
-    return member;
-  }
-
-  say(text: string): void {
-    this.call.write({ text });
-  }
-
-  messages(): stream.ChatMessage[] {
-    return this.received.filter((m) => m.event === MESSAGE);
-  }
-
-  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 30_000): Promise<void> {
-    await vi.waitFor(() => expect(this.received.some(match)).toBe(true), { timeout, interval: 5 });
-  }
-}
-
-/** soccer-service on a free port, with its own empty media directory. */
-async function startService(env: Record<string, string>): Promise<AppProcess> {
-  const mediaDir = await mkdtemp(join(tmpdir(), 'soccer-chat-'));
-  const port = await freePort();
-  const app = await AppProcess.start('soccer-service', {
-    port,
-    env: { SOCCER_GRPC_HOST: '127.0.0.1', MEDIA_DIR: mediaDir, ...env },
-  });
-  app.child.once('exit', () => void rm(mediaDir, { recursive: true, force: true }));
-  return app;
-}
-
-/** Seqs a member saw must be consecutive: nothing lost, nothing reordered. */
-function expectConsecutive(messages: stream.ChatMessage[]): void {
-  const seqs = messages.map((m) => m.seq);
-  expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
-}
-
 describe('Chat over gRPC', () => {
-  let app: AppProcess;
+  let service: SoccerService;
   let client: Client;
 
   beforeAll(async () => {
-    app = await startService({ CHAT_MAX_TEXT: '500' });
-    client = createGrpcClient('soccer', `127.0.0.1:${app.port}`);
+    service = await startSoccerService({ CHAT_MAX_TEXT: '500' });
+    client = service.client;
   });
 
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-  });
+  afterAll(() => service?.stop());
 
   it('broadcasts every message to everyone in the room, sender included, in one order', async () => {
-    const ann = await Member.join(client, 'ann', 'room-a');
-    const bob = await Member.join(client, 'bob', 'room-a');
-    const cid = await Member.join(client, 'cid', 'room-a');
-    const other = await Member.join(client, 'dan', 'room-b');
+    const ann = await ChatMember.join(client, 'ann', 'room-a');
+    const bob = await ChatMember.join(client, 'bob', 'room-a');
+    const cid = await ChatMember.join(client, 'cid', 'room-a');
+    const other = await ChatMember.join(client, 'dan', 'room-b');
     const startedAt = Date.now();
 
     const members = [ann, bob, cid];
@@ -151,8 +80,8 @@ describe('Chat over gRPC', () => {
   });
 
   it('counts characters, not UTF-16 units, and ends a too-long text with INVALID_ARGUMENT', async () => {
-    const eve = await Member.join(client, 'eve', 'room-c');
-    const witness = await Member.join(client, 'wit', 'room-c');
+    const eve = await ChatMember.join(client, 'eve', 'room-c');
+    const witness = await ChatMember.join(client, 'wit', 'room-c');
     eve.say('🥅'.repeat(500)); // 500 characters, 1000 UTF-16 units
     await witness.waitFor((m) => m.user === 'eve' && m.event === MESSAGE);
     eve.say('x'.repeat(501));
@@ -171,7 +100,7 @@ describe('Chat over gRPC', () => {
     ['no room', { user: 'fay' }, 'matchId'],
     ['a room that is a path', { matchId: '../etc', user: 'fay' }, 'invalid match id'],
   ])('ends a first message with %s with INVALID_ARGUMENT', async (_, first, expected) => {
-    const member = new Member(client, 'fay', 'room-d');
+    const member = new ChatMember(client, 'fay');
     member.call.write(first);
     const end = await member.ended;
     expect(end.code).toBe(status.INVALID_ARGUMENT);
@@ -180,7 +109,7 @@ describe('Chat over gRPC', () => {
   });
 
   it('trims the user name and lets the first message say something too', async () => {
-    const gus = new Member(client, 'gus', 'room-e');
+    const gus = new ChatMember(client, 'gus');
     gus.call.write({ matchId: 'room-e', user: '  gus  ', text: 'hi all' });
     await gus.waitFor((m) => m.text === 'hi all');
     expect(gus.received.map((m) => [m.seq, m.event, m.user, m.text])).toEqual([
@@ -194,30 +123,29 @@ describe('Chat over gRPC', () => {
 
 describe('Chat with a stalled reader', () => {
   const MAX_PENDING = 8;
-  let app: AppProcess;
+  let service: SoccerService;
   let client: Client;
   let slowClient: Client;
 
   beforeAll(async () => {
-    app = await startService({ CHAT_MAX_PENDING: String(MAX_PENDING) });
-    client = createGrpcClient('soccer', `127.0.0.1:${app.port}`);
+    service = await startSoccerService({ CHAT_MAX_PENDING: String(MAX_PENDING) });
+    client = service.client;
     // Its own connection, as a real slow client has: a stalled HTTP/2
     // connection would hold up the other calls on it.
-    slowClient = createGrpcClient('soccer', `127.0.0.1:${app.port}`, undefined, {
+    slowClient = createGrpcClient('soccer', `127.0.0.1:${service.port}`, undefined, {
       'grpc.use_local_subchannel_pool': 1,
     });
   });
 
   afterAll(async () => {
-    client?.close();
     slowClient?.close();
-    await app?.stop();
+    await service?.stop();
   });
 
   it('drops it with RESOURCE_EXHAUSTED while the others keep getting everything at once', async () => {
-    const slow = await Member.join(slowClient, 'slow', 'room-s');
+    const slow = await ChatMember.join(slowClient, 'slow', 'room-s');
     slow.call.pause();
-    const fast = await Member.join(client, 'fast', 'room-s');
+    const fast = await ChatMember.join(client, 'fast', 'room-s');
 
     // Ping-pong: each message is sent once the previous one came back, so
     // the time to come back is what the room costs a healthy member.

@@ -26,42 +26,6 @@ export interface HttpRequestOptions {
   timeoutMs?: number;
 }
 
-/** One request on a connection of its own (no agent): a closed or poisoned connection is its own. */
-export function httpRequest(port: number, options: HttpRequestOptions): Promise<HttpAnswer> {
-  const { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 30_000 } = options;
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method,
-      path,
-      headers,
-      localAddress,
-      agent: false,
-      timeout: timeoutMs,
-    });
-    req.on('timeout', () =>
-      req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)),
-    );
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-      res.on('error', reject);
-    });
-    // An early answer (413, 401) may close the connection while the body is
-    // still being written: the answer, when it comes, is what counts.
-    req.on('error', (err) => setTimeout(() => reject(err), 200));
-    if (body === undefined) req.end();
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
-    else {
-      body.on('error', () => undefined);
-      body.pipe(req);
-    }
-  });
-}
-
 /** A request under way: its body open to writes, its answer to come. */
 export interface PendingRequest {
   /** The request body (back-pressure as usual: `write` false, then 'drain'). */
@@ -110,12 +74,48 @@ export function startHttpRequest(
       res.on('error', () => undefined); // a cut answer: its reader sees it end
       resolve({ status: res.statusCode!, headers: res.headers, body: res });
     });
-    req.on('error', reject);
+    // An early answer (413, 401) may close the connection while the body is
+    // still being written, and be read after the write's error: it wins.
+    req.on('error', (err) => setTimeout(() => reject(err), 200));
   });
   response.catch(() => undefined);
-  // The head goes out now, even if no body ever follows.
-  req.flushHeaders();
+  // The head goes out even if no body ever follows, but not before a body
+  // given at once (\`end(body)\`): then it goes with its Content-Length.
+  setImmediate(() => {
+    if (!req.headersSent && !req.destroyed) req.flushHeaders();
+  });
   return { body: req, response, cut: () => req.destroy() };
+}
+
+/** One request on a connection of its own (no agent): a closed or poisoned connection is its own. */
+export function httpRequest(port: number, options: HttpRequestOptions): Promise<HttpAnswer> {
+  const { body, ...head } = options;
+  return wholeAnswer(startHttpRequest(port, head), body);
+}
+
+/** Sends `body` on a started request, and reads its whole answer; the request is cut after. */
+export async function wholeAnswer(
+  pending: PendingRequest,
+  body: HttpRequestOptions['body'],
+): Promise<HttpAnswer> {
+  // An early answer (413, 401) may end the request while the body is still
+  // being written: the answer, when it comes, is what counts.
+  pending.body.on('error', () => undefined);
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+    pending.body.end(body);
+  } else {
+    body.on('error', () => undefined);
+    body.pipe(pending.body);
+  }
+  try {
+    const { status, headers, body: answer } = await pending.response;
+    let text = '';
+    answer.setEncoding('utf8');
+    for await (const chunk of answer) text += chunk as string;
+    return { status, headers, body: text };
+  } finally {
+    pending.cut();
+  }
 }
 
 export const overHttp1: Transport = {

@@ -1,7 +1,13 @@
 import { connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { HttpAnswer, HttpRequestOptions, PendingRequest, Transport } from './hostile-http.js';
+import {
+  wholeAnswer,
+  type HttpAnswer,
+  type HttpRequestOptions,
+  type PendingRequest,
+  type Transport,
+} from './hostile-http.js';
 
 /**
  * HTTP/2 clients for hostile requests (node:http2), to the gateway's TLS
@@ -55,31 +61,13 @@ export function startHttp2Request(
 }
 
 /** One request over HTTP/2, its whole answer. */
-export async function http2Request(
+export function http2Request(
   port: number,
   ca: Buffer,
   options: HttpRequestOptions,
 ): Promise<HttpAnswer> {
   const { body, ...head } = options;
-  const pending = startHttp2Request(port, ca, head);
-  // An early answer (413, 401) may reset the stream while the body is still
-  // being written: the answer, when it comes, is what counts.
-  pending.body.on('error', () => undefined);
-  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
-    pending.body.end(body);
-  } else {
-    body.on('error', () => undefined);
-    body.pipe(pending.body);
-  }
-  try {
-    const { status, headers, body: answer } = await pending.response;
-    let text = '';
-    answer.setEncoding('utf8');
-    for await (const chunk of answer) text += chunk as string;
-    return { status, headers, body: text };
-  } finally {
-    pending.cut();
-  }
+  return wholeAnswer(startHttp2Request(port, ca, head), body);
 }
 
 /** The gateway's TLS listener over HTTP/2, trusting `ca`. */

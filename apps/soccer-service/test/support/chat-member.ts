@@ -23,26 +23,37 @@ interface ChatCalls {
   ): void;
 }
 
+/** A client, or a running service that has one (a connection of its own). */
+type ChatVia = Client | { client: Client };
+
 /** One chat client (a `Soccer.Chat` call): what it received, and how its call ended. */
 export class ChatMember {
   readonly received: stream.ChatMessage[] = [];
   readonly ended: Promise<StatusObject>;
   readonly call: ChatCall;
+  /** `performance.now()` when its call ended. */
+  endedAt?: number;
 
   constructor(
-    client: Client,
+    via: ChatVia,
     readonly user: string,
   ) {
+    const client = 'client' in via ? via.client : via;
     this.call = (client as unknown as ChatCalls).chat(new Metadata());
     this.call.on('data', (m: stream.ChatMessage) => this.received.push(m));
     // 'error' must be listened to; 'status' comes for every ending, OK or not.
     this.call.on('error', () => undefined);
-    this.ended = new Promise((resolve) => this.call.on('status', resolve));
+    this.ended = new Promise((resolve) =>
+      this.call.on('status', (s: StatusObject) => {
+        this.endedAt = performance.now();
+        resolve(s);
+      }),
+    );
   }
 
   /** Connects, joins `room` and waits for its own JOINED. */
-  static async join(client: Client, user: string, room: string): Promise<ChatMember> {
-    const member = new ChatMember(client, user);
+  static async join(via: ChatVia, user: string, room: string): Promise<ChatMember> {
+    const member = new ChatMember(via, user);
     member.call.write({ matchId: room, user });
     await member.waitFor((m) => m.event === JOINED && m.user === user);
     return member;
@@ -53,11 +64,15 @@ export class ChatMember {
     return this.received.find((m) => m.event === JOINED && m.user === this.user)!.sessionToken;
   }
 
+  say(text: string): void {
+    this.call.write({ text });
+  }
+
   messages(): stream.ChatMessage[] {
     return this.received.filter((m) => m.event === MESSAGE);
   }
 
-  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 10_000): Promise<void> {
+  async waitFor(match: (m: stream.ChatMessage) => boolean, timeout = 30_000): Promise<void> {
     await vi.waitFor(() => expect(this.received.some(match)).toBe(true), { timeout, interval: 5 });
   }
 }

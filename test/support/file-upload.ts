@@ -1,3 +1,4 @@
+// Uploads as the e2e and container tests make them: a file streamed as its own request body.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { request } from 'node:http';
