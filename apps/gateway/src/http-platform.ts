@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import fastifyCompress from '@fastify/compress';
-import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
@@ -9,7 +8,12 @@ import { toApiError } from './errors/api-error.js';
 import { installRequestTimeouts } from './request-timeout.js';
 import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
-import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
+import {
+  corsOptions,
+  helmetOptions,
+  installSecurityHeaders,
+  type ListenerOptions,
+} from './security/http-hardening.js';
 import { installHttp2RequestChecks } from './security/http2-request-checks.js';
 
 /** Media types a streamed body may have (match videos). */
@@ -60,7 +64,7 @@ export interface HttpPlatformOptions {
  * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
  * exception filters, so they get the API's error body too. Every request
  * gets a request id and a trace span, and is counted in the HTTP metrics
- * (docs/operations.md), and every response the security headers (helmet),
+ * (docs/operations.md), and every response the security headers (installSecurityHeaders),
  * plus CORS headers when origins are configured (docs/security.md).
  * Await before listening: the plugins must load before Nest's routes.
  */
@@ -73,7 +77,7 @@ export async function configureHttpPlatform(
   installHttpTelemetry(fastify);
   installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
-  void fastify.register(fastifyHelmet, helmetOptions({ https }));
+  installSecurityHeaders(fastify, helmetOptions({ https }));
   // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
   // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
   // are written raw, past this hook: never compressed here, so never held
