@@ -3,7 +3,13 @@ import fastifyCompress from '@fastify/compress';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
-import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
+import {
+  APP_LOGGER,
+  installHttpMetrics,
+  installHttpRequestLog,
+  installHttpTelemetry,
+  requestIdOf,
+} from '#observability';
 import { toApiError } from './errors/api-error.js';
 import { installRequestTimeouts } from './request-timeout.js';
 import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
@@ -63,7 +69,7 @@ export interface HttpPlatformOptions {
  * except on STREAM_BODY routes, which get the body of STREAM_BODY_TYPES as a
  * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
  * exception filters, so they get the API's error body too. Every request
- * gets a request id and a trace span, and is counted in the HTTP metrics
+ * gets a request id, a trace span and a log line, and is counted in the HTTP metrics
  * (docs/operations.md), and every response the security headers (installSecurityHeaders),
  * plus CORS headers when origins are configured (docs/security.md).
  * Await before listening: the plugins must load before Nest's routes.
@@ -75,6 +81,7 @@ export async function configureHttpPlatform(
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
+  installHttpRequestLog(fastify, app.get(APP_LOGGER));
   installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
   installSecurityHeaders(fastify, helmetOptions({ https }));
