@@ -1,15 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import fastifyCompress from '@fastify/compress';
-import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
-import { installHttpMetrics, installHttpTelemetry, requestIdOf } from '#observability';
+import {
+  APP_LOGGER,
+  installHttpMetrics,
+  installHttpRequestLog,
+  installHttpTelemetry,
+  requestIdOf,
+} from '#observability';
 import { toApiError } from './errors/api-error.js';
 import { installRequestTimeouts } from './request-timeout.js';
 import { RPC_BODY_TYPES } from './rpc-web/rpc-content-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
-import { corsOptions, helmetOptions, type ListenerOptions } from './security/http-hardening.js';
+import {
+  corsOptions,
+  helmetOptions,
+  installSecurityHeaders,
+  type ListenerOptions,
+} from './security/http-hardening.js';
 import { installHttp2RequestChecks } from './security/http2-request-checks.js';
 
 /** Media types a streamed body may have (match videos). */
@@ -59,8 +69,8 @@ export interface HttpPlatformOptions {
  * except on STREAM_BODY routes, which get the body of STREAM_BODY_TYPES as a
  * stream. Fastify's own errors (bad JSON, body too large) still reach Nest's
  * exception filters, so they get the API's error body too. Every request
- * gets a request id and a trace span, and is counted in the HTTP metrics
- * (docs/operations.md), and every response the security headers (helmet),
+ * gets a request id, a trace span and a log line, and is counted in the HTTP metrics
+ * (docs/operations.md), and every response the security headers (installSecurityHeaders),
  * plus CORS headers when origins are configured (docs/security.md).
  * Await before listening: the plugins must load before Nest's routes.
  */
@@ -71,9 +81,10 @@ export async function configureHttpPlatform(
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   installHttpTelemetry(fastify);
+  installHttpRequestLog(fastify, app.get(APP_LOGGER));
   installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
-  void fastify.register(fastifyHelmet, helmetOptions({ https }));
+  installSecurityHeaders(fastify, helmetOptions({ https }));
   // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
   // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
   // are written raw, past this hook: never compressed here, so never held

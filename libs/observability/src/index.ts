@@ -4,6 +4,7 @@ export * from './grpc/grpc-telemetry.js';
 export * from './grpc/grpc-client-telemetry.interceptor.js';
 export * from './grpc/grpc-server-telemetry.interceptor.js';
 export * from './http/http-telemetry.js';
+export * from './http/http-request-log.js';
 export * from './logging/app-logger.js';
 export * from './logging/app-logger.module.js';
 export * from './tracing/tracing.js';

@@ -1,4 +1,4 @@
-import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -6,28 +6,24 @@ import { Registry } from 'prom-client';
 import type { AppEnv } from '#config';
 import { GrpcTelemetry } from './grpc/grpc-telemetry.js';
 import { APP_LOGGER, AppLoggerModule } from './logging/app-logger.module.js';
-import { httpLogOptions } from './logging/http-log-options.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import { Tracing } from './tracing/tracing.js';
 
 /**
- * nestjs-pino's parameters, over the app's root logger: one line per HTTP
- * request (pino-http). The first PinoLogger made in a process fixes them
- * (nestjs-pino keeps one pino-http instance), so the start-up logger
- * (startApp) is made with these too.
+ * nestjs-pino's parameters, over the app's root logger. The first
+ * PinoLogger made in a process fixes them (nestjs-pino keeps one pino-http
+ * instance), so the start-up logger (startApp) is made with these too. No
+ * route gets its middleware: an HTTP app's line per request is a Fastify
+ * hook's (installHttpRequestLog), and lines written while a request is
+ * handled get its `reqId` from the request context (createAppLogger).
  */
 export function nestLoggerParams(logger: Logger): Params {
-  return {
-    pinoHttp: httpLogOptions(logger),
-    // nestjs-pino's default route, '{/*splat}', matches nothing under Nest 12's Fastify adapter.
-    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
-  };
+  return { pinoHttp: { logger }, forRoutes: [] };
 }
 
 /**
  * Logs, traces (and metrics) of one app, for the whole app: nestjs-pino as
- * Nest's logger (`app.useLogger(app.get(Logger))` in main.ts) with one line
- * per HTTP request, the gRPC interceptors (GrpcTelemetry) and the tracer
+ * Nest's logger (`app.useLogger(app.get(Logger))` in main.ts), the gRPC interceptors (GrpcTelemetry) and the tracer
  * provider. docs/operations.md explains what each produces.
  */
 @Module({})

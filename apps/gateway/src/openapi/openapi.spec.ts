@@ -8,8 +8,10 @@ import type {
   ParameterObject,
   PathItemObject,
   ResponseObject,
+  SchemaObject,
 } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
+import { CHEESE_VIEW_SCHEMA } from '../cheese/cheese.controller.js';
 import { GatewayModule } from '../gateway.module.js';
 import { configureHttpPlatform, createHttpAdapter } from '../http-platform.js';
 import { WEB_ROOT } from '../web/web.module.js';
@@ -109,6 +111,14 @@ describe('the OpenAPI document covers every route of the gateway', () => {
 
   it('documents no route that does not exist', () => {
     expect([...ops.keys()].filter((op) => !routes.includes(op))).toEqual([]);
+  });
+
+  it("the order's response serializer has CheeseView's fields, as the document has them", () => {
+    const { required, properties } = served.components!.schemas!.Cheese as SchemaObject;
+    const documented = Object.fromEntries(
+      Object.entries(properties!).map(([name, p]) => [name, { type: (p as SchemaObject).type }]),
+    );
+    expect(CHEESE_VIEW_SCHEMA).toEqual({ type: 'object', required, properties: documented });
   });
 
   it('is the document openapi:gen makes without a server, for the web page types', async () => {

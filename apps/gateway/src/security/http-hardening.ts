@@ -1,9 +1,14 @@
-import { STATUS_CODES, type IncomingMessage, type ServerOptions } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingMessage,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { SecureServerOptions as Http2SecureServerOptions } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { FastifyCorsOptions } from '@fastify/cors';
-import type { FastifyHelmetOptions } from '@fastify/helmet';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
 import { readKeyPair } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { apiErrorBody } from '../errors/api-error.js';
@@ -173,17 +178,15 @@ function answerClientError(maxHeaderBytes: number) {
 const isDocs = (req: IncomingMessage) => req.url === '/docs' || !!req.url?.startsWith('/docs/');
 
 /**
- * Security headers on every response (@fastify/helmet), streams included
- * (helmet sets them on the raw response). The CSP allows this origin only:
- * the web page's bundle and Swagger UI's files are served from here; no
- * inline script anywhere; inline styles only under /docs; `data:` images
- * (Swagger UI's icons). Framing is refused. HSTS and
- * upgrade-insecure-requests only when the listener is HTTPS: on plain HTTP
- * they would send browsers to a port that does not speak TLS.
+ * The security headers (helmet's): the CSP allows this origin only: the web
+ * page's bundle and Swagger UI's files are served from here; no inline
+ * script anywhere; inline styles only under /docs; `data:` images (Swagger
+ * UI's icons). Framing is refused. HSTS and upgrade-insecure-requests only
+ * when the listener is HTTPS: on plain HTTP they would send browsers to a
+ * port that does not speak TLS.
  */
-export function helmetOptions({ https }: { https: boolean }): FastifyHelmetOptions {
+export function helmetOptions({ https }: { https: boolean }): HelmetOptions {
   return {
-    global: true,
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -204,6 +207,36 @@ export function helmetOptions({ https }: { https: boolean }): FastifyHelmetOptio
     strictTransportSecurity: https ? { maxAge: 31_536_000 } : false,
     xFrameOptions: { action: 'deny' },
   };
+}
+
+type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
+
+/** The headers helmet's middleware sets on a response to `url` (it is synchronous). */
+function helmetHeaders(options: HelmetOptions, url: string): HeaderList {
+  const headers: Array<[string, string]> = [];
+  const response = {
+    setHeader: (name: string, value: string) => headers.push([name, value]),
+    removeHeader: () => {},
+  } as unknown as ServerResponse;
+  helmet(options)({ url } as IncomingMessage, response, () => {});
+  return headers;
+}
+
+/**
+ * Security headers (helmetOptions) on every response, streams included: set
+ * on the raw response, which hijacked streams (SSE) write too. helmet
+ * computes them once per kind of page (the docs, the rest) at start, rather
+ * than per request: its middleware rebuilds the CSP on each call, a tenth of
+ * the gateway's CPU per order.
+ */
+export function installSecurityHeaders(fastify: FastifyInstance, options: HelmetOptions): void {
+  const api = helmetHeaders(options, '/');
+  const docs = helmetHeaders(options, '/docs');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const headers = isDocs(request.raw) ? docs : api;
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    done();
+  });
 }
 
 /**

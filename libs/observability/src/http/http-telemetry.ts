@@ -22,8 +22,8 @@ import { acceptRequestId, REQUEST_ID_HEADER, runInRequestContext } from '../requ
 /**
  * The request id of an HTTP request: the caller's `x-request-id` when
  * acceptable, else a new one. It is the Fastify app's `genReqId`, so the id
- * is made once, as `request.id`; @fastify/middie copies that to the raw
- * request, where pino-http takes it for the request's log line.
+ * is made once, as `request.id`, which the request's log line carries
+ * (installHttpRequestLog).
  */
 export function requestIdOf(req: IncomingMessage): string {
   return acceptRequestId(req.headers[REQUEST_ID_HEADER]);
