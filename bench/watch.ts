@@ -298,21 +298,11 @@ export async function watch(
         'client (the runner): all of it shares the 2 cores.',
       "The talk's server has no JPEG mode: the JPEG row's ratio is against its raw frames, as a viewer " +
         'choosing between the two would compare them.',
-      "The talk's Python server is the reference most hurt by other work on the machine, so its frame " +
-        'rate says as much about the machine and its load as about the server (the load average is in ' +
-        'the machine table). The first full run of this bench, on an otherwise idle Intel Xeon, measured ' +
-        'it at 538 frames/s and 1.78 CPU ms/frame; an independent run (a grpc-js reader) saw 150-173. ' +
-        'Measured on 2026-12-02 on a 2-core AMD EPYC shared with builds and tests (load average 18-30), ' +
-        'with the same script, stubs and 360p file: 7-26 frames/s and 8.8-15 CPU ms/frame, while OpenCV ' +
-        'decoding the same file alone in the same conditions cost 1.6-1.7 ms/frame, and soccer-service and ' +
-        'the plain grpc-js server ran 1.5-2.2× faster than it (0.56× on the idle machine). What grows is ' +
-        "grpcio's sending, not the decoding; most likely the hand-off of each message between the " +
-        "servicer's pool thread and C-core's threads under the GIL, which waits for the scheduler when " +
-        'more threads are runnable than there are cores (a 0.5 ms GIL switch interval and one OpenCV ' +
-        'thread did not change it). The client was not it: at load 18 a 64 KiB and an 8 MiB client ' +
-        'window gave the Python server the same 18 frames/s. Nor the video: the file is made the same ' +
-        'way each run. So the ratios against it hold only for runs on a machine without other load, ' +
-        'which is how the committed report is made.',
+      "The talk's Python server is the reference most hurt by other work on the machine: on the " +
+        'idle machine it ran at 538 frames/s with 1.78 CPU ms/frame and 95 % of a core (2026-11-25); ' +
+        'at load average 6-7 at 111-201 frames/s, 2.2-2.5 ms/frame and ~40 % of a core, whichever ' +
+        'client read it (bench/README.md). Ratios against it drift with load: they hold for a run on an ' +
+        'otherwise idle machine; the load average is in the machine table.',
     );
     return {
       id: 'watch',
