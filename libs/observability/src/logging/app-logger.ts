@@ -1,22 +1,11 @@
 import { trace } from '@opentelemetry/api';
-import { destination, pino, symbols, type Logger } from 'pino';
+import { pino, symbols, type Logger } from 'pino';
 import type { LogLevel } from '#config';
 import { currentRequestId } from '../request-context.js';
 import { cachedIsoTime } from './iso-time.js';
 
 /** What the mixin adds when it has nothing to add: the line is written as it was given. */
 const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
-
-/**
- * The most a write of the JSON lines to stdout carries. pino's default
- * stdout (sonic-boom, asynchronous) collects the lines written while a write
- * is in flight into one string up to 16 KiB and measures that string's
- * UTF-8 length on every line, which copies it each time: under load, several
- * KiB copied per line, the largest allocation of a cheese-service call.
- * Chunks of 4 KiB keep that copy small; the lines are written as soon as
- * before, in more and smaller writes.
- */
-const STDOUT_MAX_WRITE = 4096;
 
 /** The root loggers made so far, by app, level and tracing: one per process in production. */
 const made = new Map<string, Logger>();
@@ -40,38 +29,30 @@ export function createAppLogger(app: string, level: LogLevel, tracing = false): 
 }
 
 function newAppLogger(app: string, level: LogLevel, tracing: boolean): Logger {
-  const pretty = process.stdout.isTTY;
-  return pino(
-    {
-      level,
-      base: { app, pid: process.pid },
-      timestamp: cachedIsoTime(),
-      mixin: (fields, _level, logger) => {
-        const traceId = tracing ? activeTraceId() : undefined;
-        // The line names its request itself (the RPC lines), or its logger has
-        // it bound (pino-http's request loggers).
-        const reqId =
-          'reqId' in fields || hasBoundRequestId(logger) ? undefined : currentRequestId();
-        if (reqId === undefined) return traceId === undefined ? NOTHING : { traceId };
-        return traceId === undefined ? { reqId } : { reqId, traceId };
-      },
-      // pino's default merge copies every field of the line into the mixin's
-      // object; a line the mixin adds nothing to is taken as it is.
-      mixinMergeStrategy: (line, mixed) => (mixed === NOTHING ? line : Object.assign(mixed, line)),
-      ...(pretty
-        ? {
-            transport: {
-              target: 'pino-pretty',
-              options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' },
-            },
-          }
-        : {}),
+  return pino({
+    level,
+    base: { app, pid: process.pid },
+    timestamp: cachedIsoTime(),
+    mixin: (fields, _level, logger) => {
+      const traceId = tracing ? activeTraceId() : undefined;
+      // The line names its request itself (the RPC lines), or its logger has
+      // it bound (pino-http's request loggers).
+      const reqId = 'reqId' in fields || hasBoundRequestId(logger) ? undefined : currentRequestId();
+      if (reqId === undefined) return traceId === undefined ? NOTHING : { traceId };
+      return traceId === undefined ? { reqId } : { reqId, traceId };
     },
-    // pino's own stdout (asynchronous, flushed at exit), in smaller chunks.
-    pretty
-      ? undefined
-      : destination({ dest: process.stdout.fd, sync: false, maxWrite: STDOUT_MAX_WRITE }),
-  );
+    // pino's default merge copies every field of the line into the mixin's
+    // object; a line the mixin adds nothing to is taken as it is.
+    mixinMergeStrategy: (line, mixed) => (mixed === NOTHING ? line : Object.assign(mixed, line)),
+    ...(process.stdout.isTTY
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' },
+          },
+        }
+      : {}),
+  });
 }
 
 function activeTraceId(): string | undefined {
