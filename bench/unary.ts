@@ -146,8 +146,8 @@ export async function unary(
       }
     }
     notes.push(
-      'cheese-service is held to the bars as production runs it (LOG_LEVEL=info, a JSON log line, ' +
-        'metrics and a trace context per call); the LOG_LEVEL=warn row shows the share of the per-call log line.',
+      'cheese-service is held to the bars as production runs it (LOG_LEVEL=info, a JSON log line and ' +
+        'metrics per call, tracing off: no OTLP endpoint); the LOG_LEVEL=warn row shows the share of the per-call log line.',
       "The talk's server prints a line per order too (to /dev/null here); its random 0-3 s sleep is 0, " +
         "as cheese-service's CHEESE_PREP_MS.",
       'Every call is verified: h2load counts gRPC errors as successes, so each run must receive ' +

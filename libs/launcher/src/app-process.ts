@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { APPS, hasMetricsPort, NODE_ARGS, type AppName } from './apps.js';
 import { InspectorSession, inspectorUrl } from './inspector.js';
+import { OutputTail } from './output-tail.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
 const ROOT = fileURLToPath(
@@ -35,7 +36,8 @@ export interface StartOptions {
 
 /** One app running as its own process, as in production. */
 export class AppProcess {
-  private output = '';
+  /** Enough to explain a failure and for tests to read (a line per RPC), never unbounded. */
+  private readonly tail = new OutputTail(1024 * 1024);
   /** Settles once the process has exited and its output has been read to the end. */
   private readonly closed: Promise<void>;
 
@@ -113,8 +115,11 @@ export class AppProcess {
   }
 
   private keep(chunk: Buffer): void {
-    // Enough to explain a failure and for tests to read (a line per RPC), never unbounded.
-    this.output = (this.output + chunk.toString()).slice(-1024 * 1024);
+    this.tail.push(chunk);
+  }
+
+  private get output(): string {
+    return this.tail.text;
   }
 
   private async waitUntilListening(timeoutMs: number): Promise<void> {

@@ -1,7 +1,8 @@
 import { trace } from '@opentelemetry/api';
-import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
+import { pino, symbols, type Logger } from 'pino';
 import type { LogLevel } from '#config';
 import { currentRequestId } from '../request-context.js';
+import { cachedIsoTime } from './iso-time.js';
 
 /** What the mixin adds when it has nothing to add: the line is written as it was given. */
 const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
@@ -31,7 +32,7 @@ function newAppLogger(app: string, level: LogLevel, tracing: boolean): Logger {
   return pino({
     level,
     base: { app, pid: process.pid },
-    timestamp: stdTimeFunctions.isoTime,
+    timestamp: cachedIsoTime(),
     mixin: (fields, _level, logger) => {
       const traceId = tracing ? activeTraceId() : undefined;
       // The line names its request itself (the RPC lines), or its logger has
