@@ -1,8 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Test files that run after the rest, with nothing else of the suite beside them. */
+const RUN_ALONE = ['apps/gateway/test/web-tabs.e2e-spec.ts'];
 
 export default defineConfig({
   // SWC, not esbuild/oxc: Nest's dependency injection needs decorator metadata.
@@ -19,11 +22,32 @@ export default defineConfig({
   },
   test: {
     setupFiles: ['reflect-metadata'],
-    include: [
-      'apps/**/*.spec.ts',
-      'libs/**/*.spec.ts',
-      'apps/*/test/**/*.e2e-spec.ts',
-      'test/**/*.e2e-spec.ts',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: [
+            'apps/**/*.spec.ts',
+            'libs/**/*.spec.ts',
+            'apps/*/test/**/*.e2e-spec.ts',
+            'test/**/*.e2e-spec.ts',
+          ],
+          exclude: [...configDefaults.exclude, ...RUN_ALONE],
+        },
+      },
+      // Last, one file at a time: what these count per second of wall clock
+      // (frames a browser tab plays) must not share the cores with another
+      // file's load generators, only with whatever else the machine runs.
+      {
+        extends: true,
+        test: {
+          name: 'alone',
+          include: RUN_ALONE,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
     // Generous: on a loaded machine an app takes tens of seconds to start, and
     // a test that passes never waits for these bounds, only a hung one does.
