@@ -2,6 +2,7 @@ import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toApiError } from './api-error.js';
+import { closeAfterAnswer } from './close-after-answer.js';
 
 /**
  * Every error leaves the gateway as `{code, status, message, details?}`,
@@ -16,14 +17,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const response = http.getResponse<FastifyReply>();
     if (retryAfterSeconds !== undefined) void response.header('retry-after', retryAfterSeconds);
-    // A refusal before the body was read (a guard on an upload): close the
-    // connection after the answer rather than let Node read the rest of a
-    // possibly huge body to keep it alive.
-    // (HTTP/2 has no such header: there the stream is reset, not the connection.)
-    const raw = http.getRequest<FastifyRequest | undefined>()?.raw;
-    if (raw?.complete === false && raw.httpVersionMajor === 1) {
-      void response.header('connection', 'close');
-    }
+    // A refusal before the body was read (a guard on an upload, a body over the limit).
+    const request = http.getRequest<FastifyRequest | undefined>();
+    if (request) closeAfterAnswer(request.raw, response.raw);
     this.adapterHost.httpAdapter.reply(response, body, httpStatus);
   }
 }

@@ -8,6 +8,7 @@ import type { stream } from '#proto';
 import type { GatewayEnv } from '../../config/gateway.env.js';
 import { SOCCER_RAW_CLIENT } from '../../grpc-clients/grpc-clients.module.js';
 import type { SoccerRawClient } from '../../grpc-clients/soccer-raw-client.js';
+import { closeAfterAnswer } from '../../errors/close-after-answer.js';
 import { OpenStreams } from '../../http-streaming/open-streams.js';
 import type { UploadView } from '../../openapi/models.js';
 import { toUploadChunks, UploadTooLargeError } from './upload-chunks.js';
@@ -111,17 +112,5 @@ export class MatchUploadService {
     return new PayloadTooLargeException(
       `upload of ${size} is over the limit of ${this.maxBytes} bytes`,
     );
-  }
-}
-
-/**
- * When an answer goes out before the body was read to the end, close the
- * connection after it rather than let Node read (and drop) the rest of a
- * possibly huge body to keep the connection alive.
- */
-function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
-  // (HTTP/2 has no such header: its stream is reset, the connection lives on.)
-  if (!req.complete && !res.headersSent && req.httpVersionMajor === 1) {
-    res.setHeader('connection', 'close');
   }
 }
