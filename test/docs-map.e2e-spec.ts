@@ -1,6 +1,6 @@
 /*
  * docs/architecture.md's "Where things live" names folders of this tree; a
- * folder renamed or removed without the map following fails here.
+ * folder renamed, removed or added without the map following fails here.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,6 +47,16 @@ describe('docs/architecture.md: where things live', () => {
       for (const path of paths) {
         expect((await stat(join(ROOT, path))).isDirectory(), path).toBe(true);
       }
+    }
+  });
+
+  it('names every folder of an app or lib source, or one above it', async () => {
+    const named = (await Promise.all((await mapFolders()).map(expand))).flat();
+    const folders = [...(await expand('apps/*/src/*/')), ...(await expand('libs/*/src/*/'))];
+    for (const path of folders) {
+      if (!(await stat(join(ROOT, path))).isDirectory()) continue;
+      const covered = named.some((n) => path === n || path.startsWith(`${n}/`));
+      expect(covered, `${path}/ is not in the map`).toBe(true);
     }
   });
 });
