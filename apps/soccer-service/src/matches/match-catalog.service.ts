@@ -20,8 +20,8 @@ export interface OpenMatch {
   height: number;
   fps: number;
   /**
-   * Frames as H x W x 3 bytes, produced as they are pulled; decoded frames
-   * are written into the buffers `target` gives, when given.
+   * Frames as H x W x 3 bytes, produced as they are pulled; written into
+   * the buffers `target` gives, when given.
    */
   frames(
     order: PixelOrder,
@@ -73,7 +73,10 @@ export class MatchCatalogService {
   async open(id: string): Promise<OpenMatch> {
     const spec = syntheticMatch(id);
     if (spec) {
-      return { ...spec, frames: (order, signal) => syntheticFrames(spec, order, signal) };
+      return {
+        ...spec,
+        frames: (order, signal, target) => syntheticFrames(spec, order, signal, target),
+      };
     }
     const file = this.path(id);
     if (!(await stat(file).catch(() => undefined))?.isFile()) {

@@ -10,6 +10,7 @@ import { EncodedMessage, GrpcOperations } from '#grpc';
 import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
+import type { FrameTarget } from './file/fixed-size-frames.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
 import { VideoMessages } from './video-messages.js';
 
@@ -115,12 +116,15 @@ export class MatchWatchService implements BeforeApplicationShutdown {
     const dataShape = `(${match.height}, ${match.width}, 3)`;
     const frameMs = 1000 / match.fps;
     const pace = request.fps > 0 ? 1000 / request.fps : 0;
+    const frameBytes = match.width * match.height * 3;
     const raw = jpeg
       ? undefined
-      : new VideoMessages(match.width * match.height * 3, 'uint8', dataShape, request.encoding);
+      : new VideoMessages(frameBytes, 'uint8', dataShape, request.encoding);
+    // A JPEG's frame is done with once encoded, before the next is pulled: one buffer serves all.
+    const target = raw ? raw.frameTarget : oneBuffer(frameBytes);
     const started = performance.now();
     let seq = 0;
-    for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal, raw?.frameTarget)) {
+    for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal, target)) {
       if (pace) {
         const wait = started + seq * pace - performance.now();
         if (wait > 0) await sleep(wait, undefined, { signal });
@@ -144,6 +148,12 @@ export class MatchWatchService implements BeforeApplicationShutdown {
       seq++;
     }
   }
+}
+
+/** A frame target that hands out the same buffer each time. */
+function oneBuffer(bytes: number): FrameTarget {
+  const frame = Buffer.allocUnsafeSlow(bytes);
+  return () => frame;
 }
 
 /** What a Watch call writes: a Video, or one already in its wire form. */

@@ -1,4 +1,4 @@
-import { EncodedMessage } from '#grpc';
+import { EncodedMessage, GRPC_PREFIX_BYTES } from '#grpc';
 
 const LEN = 2; // protobuf wire types
 const VARINT = 0;
@@ -24,17 +24,18 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
 }
 
 /**
- * Raw `stream.Video` messages of one Watch, in their wire form, with the
- * frame (field 1, `data`) first: a frame is decoded straight into the
- * message that carries it (`frameTarget`), and grpc-js sends the message
- * as it is (EncodedMessage), so a frame is copied once on its way from the
- * decoder to grpc-js's HTTP/2 frame instead of three times. A message's
- * buffer is used again once grpc-js has copied it: a Watch holds as many as
- * it has frames in flight, no more. The bytes are what protobufjs writes
- * for the same Video with every field set, as the Watch sets them.
+ * Raw `stream.Video` messages of one Watch, in their wire form behind room
+ * for the gRPC prefix, with the frame (field 1, `data`) first: a frame is
+ * decoded straight into the message that carries it (`frameTarget`), and
+ * grpc-js writes that buffer to the HTTP/2 stream as it is (EncodedMessage),
+ * so a frame is copied once, from the decoder's pipe, on its way out. A
+ * message's buffer is used again once grpc-js is done with it: a Watch holds
+ * as many as it has frames in flight, no more. The bytes are what protobufjs
+ * writes for the same Video with every field set, as the Watch sets them.
  */
 export class VideoMessages {
   private readonly free: Buffer[] = [];
+  /** The gRPC prefix's room, then field 1's key and length. */
   private readonly head: Buffer;
   private readonly tail: Buffer;
   private readonly capacity: number;
@@ -47,9 +48,9 @@ export class VideoMessages {
     dataShape: string,
     private readonly encoding: number,
   ) {
-    const head = Buffer.alloc(1 + varintLength(frameBytes));
-    writeVarint(head, 1, frameBytes);
-    head[0] = key(1, LEN);
+    const head = Buffer.alloc(GRPC_PREFIX_BYTES + 1 + varintLength(frameBytes));
+    head[GRPC_PREFIX_BYTES] = key(1, LEN);
+    writeVarint(head, GRPC_PREFIX_BYTES + 1, frameBytes);
     this.head = head;
     const strings = [
       [2, Buffer.from(dataType)],

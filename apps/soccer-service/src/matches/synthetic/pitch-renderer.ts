@@ -63,9 +63,12 @@ export class PitchRenderer {
     return this.spec.width * this.spec.height * 3;
   }
 
-  /** Frame `n` as height x width x 3 bytes in `order`. */
-  render(n: number, order: PixelOrder): Buffer {
-    const frame = Buffer.allocUnsafe(this.frameBytes);
+  /** Frame `n` as height x width x 3 bytes in `order`, drawn into `frame` (all of it is written). */
+  render(
+    n: number,
+    order: PixelOrder,
+    frame: Buffer = Buffer.allocUnsafe(this.frameBytes),
+  ): Buffer {
     this.background[order].copy(frame);
     const { width: w, height: h, fps, seed } = this.spec;
     const t = n / fps;
