@@ -1,11 +1,3 @@
-import { ATTR_RPC_METHOD } from '@opentelemetry/semantic-conventions';
-// The gRPC span attributes the interceptors have always set; their constants are still in
-// the incubating entry point (the lockfile pins its version).
-import {
-  ATTR_RPC_GRPC_STATUS_CODE,
-  ATTR_RPC_SERVICE,
-  ATTR_RPC_SYSTEM,
-} from '@opentelemetry/semantic-conventions/incubating';
 import {
   InterceptingCall,
   status as GrpcStatus,
@@ -26,6 +18,7 @@ import type { Registry } from 'prom-client';
 import { GrpcCallMetrics, type GrpcMethodMetrics } from '../metrics/grpc-call-metrics.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../request-context.js';
 import { grpcMethodInfo, metadataSetter, type GrpcMethodInfo } from './grpc-method.js';
+import type { GrpcSpanAttributes } from './grpc-span-attributes.js';
 
 /** What the client interceptor does for every call; each part is off when absent. */
 export interface GrpcClientTelemetryOptions {
@@ -34,11 +27,12 @@ export interface GrpcClientTelemetryOptions {
   /** `grpc_client_*` metrics (GrpcCallMetrics) on this registry, from the first call. */
   registry?: Registry;
   /**
-   * Tracing is on (`Tracing.enabled`): a CLIENT span per call, lasting until
-   * its status arrives, whose W3C trace context the call carries. Off, no
-   * OpenTelemetry code runs per call.
+   * Tracing is on (`Tracing.grpcSpanAttributes`, loaded when tracing starts):
+   * a CLIENT span per call with these attributes, lasting until its status
+   * arrives, whose W3C trace context the call carries. Off, no OpenTelemetry
+   * code runs per call.
    */
-  tracing?: boolean;
+  tracing?: GrpcSpanAttributes;
 }
 
 /**
@@ -49,7 +43,8 @@ export interface GrpcClientTelemetryOptions {
  * call retried on another replica counts once, with its final status.
  */
 export function grpcClientTelemetryInterceptor(options: GrpcClientTelemetryOptions): Interceptor {
-  const tracer = options.tracing ? trace.getTracer('cheese-farm-soccer/grpc-client') : undefined;
+  const attributes = options.tracing;
+  const tracer = attributes ? trace.getTracer('cheese-farm-soccer/grpc-client') : undefined;
   const requestIds = options.requestIds === true;
   let families: GrpcCallMetrics | undefined;
   const methods = new Map<string, { info: GrpcMethodInfo; metrics?: GrpcMethodMetrics }>();
@@ -78,7 +73,7 @@ export function grpcClientTelemetryInterceptor(options: GrpcClientTelemetryOptio
           onReceiveStatus: (status, nextStatus) => {
             metrics?.end(status.code, (performance.now() - started) / 1000);
             if (span) {
-              span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, status.code);
+              span.setAttribute(attributes!.statusCode, status.code);
               if (status.code !== GrpcStatus.OK) {
                 span.setStatus({ code: SpanStatusCode.ERROR, message: status.details });
               }
@@ -110,11 +105,7 @@ export function grpcClientTelemetryInterceptor(options: GrpcClientTelemetryOptio
       info.fullMethod,
       {
         kind: SpanKind.CLIENT,
-        attributes: {
-          [ATTR_RPC_SYSTEM]: 'grpc',
-          [ATTR_RPC_SERVICE]: info.service,
-          [ATTR_RPC_METHOD]: info.method,
-        },
+        attributes: attributes!.ofMethod(info),
       },
       otelContext.active(),
     );

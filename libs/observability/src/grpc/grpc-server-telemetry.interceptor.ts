@@ -1,11 +1,3 @@
-import { ATTR_RPC_METHOD } from '@opentelemetry/semantic-conventions';
-// The gRPC span attributes the interceptors have always set; their constants are still in
-// the incubating entry point (the lockfile pins its version).
-import {
-  ATTR_RPC_GRPC_STATUS_CODE,
-  ATTR_RPC_SERVICE,
-  ATTR_RPC_SYSTEM,
-} from '@opentelemetry/semantic-conventions/incubating';
 import {
   Metadata,
   ServerInterceptingCall,
@@ -42,6 +34,7 @@ import {
   metadataGetter,
   type GrpcMethodInfo,
 } from './grpc-method.js';
+import type { GrpcSpanAttributes } from './grpc-span-attributes.js';
 
 /** Server errors: the service's fault, worth an error line (as grpc-go's logging maps them). */
 const SERVER_ERROR_CODES = new Set<number>([
@@ -63,11 +56,12 @@ export interface GrpcServerTelemetryOptions {
   /** `grpc_server_*` metrics (GrpcCallMetrics) on this registry, from the first call. */
   registry?: Registry;
   /**
-   * Tracing is on (`Tracing.enabled`): a SERVER span per call, child of the
-   * caller's W3C trace context, current while the handler runs. Off, no
-   * OpenTelemetry code runs per call.
+   * Tracing is on (`Tracing.grpcSpanAttributes`, loaded when tracing starts):
+   * a SERVER span per call with these attributes, child of the caller's W3C
+   * trace context, current while the handler runs. Off, no OpenTelemetry code
+   * runs per call.
    */
-  tracing?: boolean;
+  tracing?: GrpcSpanAttributes;
 }
 
 /**
@@ -79,23 +73,27 @@ export interface GrpcServerTelemetryOptions {
 export function grpcServerTelemetryInterceptor(
   options: GrpcServerTelemetryOptions,
 ): ServerInterceptor {
-  const tracer = options.tracing ? trace.getTracer('cheese-farm-soccer/grpc-server') : undefined;
+  const spans = options.tracing && {
+    tracer: trace.getTracer('cheese-farm-soccer/grpc-server'),
+    attributes: options.tracing,
+  };
   let families: GrpcCallMetrics | undefined;
   const methods = new Map<string, MethodTelemetry>();
   return (definition, call) => {
     let method = methods.get(definition.path);
     if (!method) {
       if (options.registry) families ??= new GrpcCallMetrics(options.registry, 'server');
-      method = new MethodTelemetry(
-        definition,
-        options.logger,
-        families?.method(definition),
-        tracer,
-      );
+      method = new MethodTelemetry(definition, options.logger, families?.method(definition), spans);
       methods.set(definition.path, method);
     }
     return method.intercept(call);
   };
+}
+
+/** With tracing on: the tracer of server spans and their attributes. */
+interface ServerSpans {
+  readonly tracer: Tracer;
+  readonly attributes: GrpcSpanAttributes;
 }
 
 interface LogLine {
@@ -114,13 +112,13 @@ class MethodTelemetry {
     definition: ServerMethodDefinition<unknown, unknown> | Parameters<typeof grpcMethodInfo>[0],
     private readonly logger: Logger | undefined,
     private readonly metrics: GrpcMethodMetrics | undefined,
-    private readonly tracer: Tracer | undefined,
+    private readonly spans: ServerSpans | undefined,
   ) {
     this.info = grpcMethodInfo(definition);
   }
 
   intercept(call: ServerInterceptingCallInterface): ServerInterceptingCall {
-    const { metrics, tracer } = this;
+    const { metrics, spans } = this;
     const ids = this.logger !== undefined;
     const started = performance.now();
     metrics?.start();
@@ -134,7 +132,7 @@ class MethodTelemetry {
       ended = true;
       const ms = performance.now() - started;
       metrics?.end(code, ms / 1000);
-      if (span) endSpan(span, code, details);
+      if (span) endSpan(span, spans!.attributes, code, details);
       if (ids) this.log(code, details, request?.requestId ?? '', ms, call, span);
     };
     // Handlers run inside a listener's `next`: streaming ones when metadata
@@ -142,7 +140,7 @@ class MethodTelemetry {
     // message is only stored before). The call's context is entered there.
     const enter: <A extends unknown[]>(next: (...args: A) => void, ...args: A) => void = !ids
       ? (next, ...args) => next(...args)
-      : !tracer
+      : !spans
         ? (next, ...args) => runInRequestContext(request!, next, ...args)
         : (next, ...args) =>
             runInRequestContext(request!, () =>
@@ -154,9 +152,9 @@ class MethodTelemetry {
       onReceiveMetadata: (metadata: Metadata, next) => {
         if (ids) {
           request = { requestId: acceptRequestId(metadata.get(REQUEST_ID_HEADER)[0]) };
-          if (tracer) {
+          if (spans) {
             const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-            span = this.startSpan(tracer, parent, request.requestId);
+            span = this.startSpan(spans, parent, request.requestId);
             spanContext = trace.setSpan(parent, span);
           }
         }
@@ -188,18 +186,13 @@ class MethodTelemetry {
     });
   }
 
-  private startSpan(tracer: Tracer, parent: Context, requestId: string): Span {
+  private startSpan({ tracer, attributes }: ServerSpans, parent: Context, requestId: string): Span {
     const { info } = this;
     return tracer.startSpan(
       info.fullMethod,
       {
         kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_RPC_SYSTEM]: 'grpc',
-          [ATTR_RPC_SERVICE]: info.service,
-          [ATTR_RPC_METHOD]: info.method,
-          'request.id': requestId,
-        },
+        attributes: { ...attributes.ofMethod(info), 'request.id': requestId },
       },
       parent,
     );
@@ -252,8 +245,8 @@ class MethodTelemetry {
   }
 }
 
-function endSpan(span: Span, code: number, details: string): void {
-  span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
+function endSpan(span: Span, attributes: GrpcSpanAttributes, code: number, details: string): void {
+  span.setAttribute(attributes.statusCode, code);
   if (SERVER_ERROR_CODES.has(code))
     span.setStatus({ code: SpanStatusCode.ERROR, message: details });
   span.end();

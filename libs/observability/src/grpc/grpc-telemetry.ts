@@ -20,10 +20,14 @@ export class GrpcTelemetry {
 
   constructor(@Inject(APP_LOGGER) logger: Logger, registry: Registry, tracing: Tracing) {
     this.serverInterceptors = [
-      grpcServerTelemetryInterceptor({ logger, registry, tracing: tracing.enabled }),
+      grpcServerTelemetryInterceptor({ logger, registry, tracing: tracing.grpcSpanAttributes }),
     ];
     this.clientInterceptors = [
-      grpcClientTelemetryInterceptor({ requestIds: true, registry, tracing: tracing.enabled }),
+      grpcClientTelemetryInterceptor({
+        requestIds: true,
+        registry,
+        tracing: tracing.grpcSpanAttributes,
+      }),
     ];
   }
 }
