@@ -7,6 +7,7 @@ import type { GrpcEnv } from '#config';
 import { startApp } from '#observability';
 import { grpcServiceName, type GrpcServiceKey } from '#proto';
 import { grpcServerOptions } from '../grpc-server-options.js';
+import { directRpcHandlers } from './direct-rpc-handlers.js';
 import { GrpcOperations } from './grpc-operations.js';
 import { GrpcServer } from './grpc-server.js';
 import { serveUntilSignal } from './serve-until-signal.js';
@@ -59,6 +60,8 @@ export async function runGrpcService<E extends GrpcEnv>(service: GrpcServiceApp<
         }),
       });
       app.useLogger(app.get(PinoNestLogger));
+      // Handlers with no guards, pipes or interceptors call their method directly.
+      if (!directRpcHandlers(app)) new Logger('Main').warn('Nest RPC handlers: no direct path');
       await serveUntilSignal(app);
       new Logger('Main').log(
         `gRPC ${grpcServiceName(service.service)} listening on ${listenUrl(app.get(ConfigService), listen)}`,
