@@ -46,7 +46,19 @@ class LimitsModule {}
         ),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }, HttpsCertificateReload],
+  providers: [
+    ThrottlerGuard,
+    {
+      provide: APP_GUARD,
+      inject: [ConfigService, ThrottlerGuard],
+      // With GATEWAY_RATE_LIMIT=0 the guard would skip every request anyway;
+      // no guard at all spares each request Nest's guard pass (Nest skips a
+      // global enhancer whose factory returns null).
+      useFactory: (config: ConfigService<GatewayEnv, true>, guard: ThrottlerGuard) =>
+        config.get('GATEWAY_RATE_LIMIT', { infer: true }) === 0 ? null : guard,
+    },
+    HttpsCertificateReload,
+  ],
   exports: [LimitsModule],
 })
 export class SecurityModule {}
