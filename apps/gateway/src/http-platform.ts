@@ -9,6 +9,7 @@ import {
   installHttpRequestLog,
   installHttpTelemetry,
   requestIdOf,
+  Tracing,
 } from '#observability';
 import { toApiError } from './errors/api-error.js';
 import { installRequestTimeouts } from './request-timeout.js';
@@ -80,7 +81,7 @@ export async function configureHttpPlatform(
   { https = false, corsOrigins = [], maxHeaderBytes = 16 * 1024 }: HttpPlatformOptions = {},
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  installHttpTelemetry(fastify);
+  installHttpTelemetry(fastify, { tracing: app.get(Tracing).enabled });
   installHttpRequestLog(fastify, app.get(APP_LOGGER));
   installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));

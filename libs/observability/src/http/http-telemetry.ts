@@ -56,9 +56,15 @@ const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
  * the socket's events, which lose it. The span and the log line carry the
  * client's address (`request.ip`: behind trusted proxies, the forwarded
  * one). The app must be created with `genReqId: requestIdOf` (the request id
- * is `request.id`).
+ * is `request.id`). With `tracing` off (`Tracing.enabled`) there are no spans
+ * (OpenTelemetry's would be no-ops that record nothing): only the request id
+ * and the client's address, at no OpenTelemetry cost per request.
  */
-export function installHttpTelemetry(app: FastifyInstance): void {
+export function installHttpTelemetry(
+  app: FastifyInstance,
+  { tracing }: { tracing: boolean },
+): void {
+  if (!tracing) return installRequestIds(app);
   const tracer = trace.getTracer('cheese-farm-soccer/http-server');
 
   const enter = (request: FastifyRequest, done: () => void) => {
@@ -92,6 +98,18 @@ export function installHttpTelemetry(app: FastifyInstance): void {
     enter(request, done);
   });
   app.addHook('preValidation', (request, _reply, done) => enter(request, done));
+}
+
+/** installHttpTelemetry without tracing: the request id, echoed and entered, and the client's address. */
+function installRequestIds(app: FastifyInstance): void {
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
+    clientAddresses.set(request.raw, request.ip);
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    runInRequestContext({ requestId: request.id }, done);
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    runInRequestContext({ requestId: request.id }, done);
+  });
 }
 
 function endSpan(request: FastifyRequest, response: ServerResponse): void {
