@@ -38,15 +38,15 @@ export class EncodedMessage {
  * `onLoadPackageDefinition`, which runs before the services are added.
  */
 export function passEncodedMessages(pkg: PackageDefinition): void {
-  const framedAsIs = writeFramedMessagesAsIs();
+  const grpcWritesFramed = writeFramedMessagesAsIs();
   for (const service of Object.values(pkg)) {
     if (!isServiceDefinition(service)) continue;
     for (const method of Object.values(service)) {
       const encode = method.responseSerialize;
       method.responseSerialize = (value: unknown) => {
         if (!(value instanceof EncodedMessage)) return encode(value);
-        // Only without framedAsIs: grpc-js copies the bytes into a framed buffer first thing.
-        if (value.sent && !framedAsIs) queueMicrotask(value.sent);
+        // Only when grpc-js frames a copy: it copies the bytes first thing.
+        if (value.sent && !grpcWritesFramed) queueMicrotask(value.sent);
         return value.bytes;
       };
     }
