@@ -36,7 +36,7 @@ function frameBytes(video: stream.Video): Buffer {
  * as the template of JSON.stringify(toFrameEvent(video)), but the base64 is
  * the only string made: it is written straight into the buffer, where JSON
  * and a template would each copy a 0.9 MB string per 360p frame into the old
- * generation (measured with one raw SSE viewer of `live`: gateway CPU 20 -> 12 %).
+ * generation (a raw SSE viewer: gateway CPU 20 -> 12 %, docs/benchmarks.md).
  */
 export function frameEventBytes(video: stream.Video, before: string, after: string): Buffer {
   const fields = JSON.stringify(frameEventFields(video));
