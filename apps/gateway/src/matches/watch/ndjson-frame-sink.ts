@@ -3,7 +3,7 @@ import { stream } from '#proto';
 import type { ApiErrorBody } from '../../openapi/models.js';
 import { LatestWins } from '../../http-streaming/backpressure.js';
 import { endStream } from '../../http-streaming/raw-response.js';
-import { frameEventBytes, type FrameSink } from './frame-sinks.js';
+import { toFrameEvent, type FrameSink } from './frame-sinks.js';
 
 /** What asks for this format (grpc-gateway's streaming format). */
 export const NDJSON = 'application/x-ndjson';
@@ -19,7 +19,7 @@ const framedLines = new WeakMap<stream.Video, Buffer>();
 function frameLine(video: stream.Video): Buffer {
   let line = framedLines.get(video);
   if (!line) {
-    line = frameEventBytes(video, '{"result":', '}\n');
+    line = Buffer.from(`${JSON.stringify({ result: toFrameEvent(video) })}\n`);
     framedLines.set(video, line);
   }
   return line;
