@@ -214,7 +214,7 @@ try {
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
-    join(ROOT, 'bench', 'results', `${run.mode}-${stamp}.json`),
+    join(ROOT, 'bench', 'results', `${only ? 'partial' : run.mode}-${stamp}.json`),
     JSON.stringify({ run, sections }, null, 2),
   );
   writeFileSync(out, await prettyMarkdown(markdown(run, sections, out), out));
