@@ -91,8 +91,9 @@ async function ffmpegAlone(ffmpeg: string, video: TestVideo, frames: number): Pr
 }
 
 /**
- * ffmpeg's frames read from its stdout pipe by Node (this process) and cut
- * into frames, as the servers do, with no gRPC: what the pipe alone costs.
+ * ffmpeg's frames read from its stdout pipe by Node (this process) as a
+ * stream and cut into frames, as the plain grpc-js server does, with no
+ * gRPC: what the pipe alone costs.
  */
 async function ffmpegPipe(ffmpeg: string, video: TestVideo, frameBytes: number): Promise<Sample> {
   const started = performance.now();
@@ -294,7 +295,9 @@ export async function watch(
         'ffmpeg children it reaped (the plain grpc-js server, and soccer-service when it decodes with an ' +
         'ffmpeg child) or its in-process decoder (the Python server: OpenCV); ffmpeg itself for ' +
         '"ffmpeg alone"; the reading Node process for the pipe row (no bar: what moving raw frames ' +
-        'through a pipe into Node costs before any gRPC). "client ms/frame" is the counting grpc-js ' +
+        'through a pipe into Node as a stream costs before any gRPC, a new buffer per read, as the ' +
+        'plain grpc-js server reads them; soccer-service reads into one buffer of its own, ' +
+        'SocketFrames). "client ms/frame" is the counting grpc-js ' +
         'client (the runner): all of it shares the 2 cores.',
       "The talk's server has no JPEG mode: the JPEG row's ratio is against its raw frames, as a viewer " +
         'choosing between the two would compare them.',

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { PixelOrder } from '../synthetic/pitch-renderer.js';
-import { fixedSizeFrames, type FrameTarget } from './fixed-size-frames.js';
+import { SocketFrames, type FrameTarget } from './socket-frames.js';
 
 export interface DecodeTarget {
   ffmpeg: string;
@@ -17,8 +17,8 @@ export class DecodeError extends Error {
 
 /**
  * Decodes a video file with an ffmpeg child into raw frames of
- * height x width x 3 bytes. Frames are pulled: while nobody reads, the pipe
- * fills and ffmpeg blocks. Whatever ends the iteration (the last frame, an
+ * height x width x 3 bytes, read from its stdout through SocketFrames.
+ * Frames are pulled: while nobody reads, the socket fills and ffmpeg blocks. Whatever ends the iteration (the last frame, an
  * abort, an error, the consumer breaking out), the child is killed and reaped.
  */
 export async function* ffmpegFrames(
@@ -27,30 +27,40 @@ export async function* ffmpegFrames(
   signal: AbortSignal,
   frameTarget?: FrameTarget,
 ): AsyncGenerator<Buffer> {
-  const child = spawn(
-    target.ffmpeg,
-    [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-i',
-      target.file,
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      order === 'bgr' ? 'bgr24' : 'rgb24',
-      'pipe:1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { reader, childEnd } = await SocketFrames.open(target.width * target.height * 3);
+  let child;
+  try {
+    child = spawn(
+      target.ffmpeg,
+      [
+        '-nostdin',
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        target.file,
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        order === 'bgr' ? 'bgr24' : 'rgb24',
+        'pipe:1',
+      ],
+      { stdio: ['ignore', childEnd, 'pipe'] },
+    );
+  } catch (err) {
+    reader.close();
+    throw err;
+  } finally {
+    // The child has its own copy.
+    childEnd.destroy();
+  }
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const kill = () => child.kill('SIGKILL');
   signal.addEventListener('abort', kill, { once: true });
   try {
-    yield* fixedSizeFrames(child.stdout, target.width * target.height * 3, signal, frameTarget);
+    yield* reader.frames(signal, frameTarget);
     const [code] = await exited;
     if (code !== 0 && !signal.aborted) {
       throw new DecodeError(
@@ -58,6 +68,7 @@ export async function* ffmpegFrames(
       );
     }
   } finally {
+    reader.close();
     signal.removeEventListener('abort', kill);
     if (child.exitCode === null && child.signalCode === null) {
       kill();
