@@ -9,7 +9,7 @@ import type { MediaTools } from '../media/media-tools.js';
 import { SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { NotAVideoError, probeVideo, type VideoInfo } from '../media/video-probe.js';
 import { ffmpegFrames } from './file/ffmpeg-frames.js';
-import type { FrameTarget } from './file/socket-frames.js';
+import type { FrameTarget } from './frame-target.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
 import { syntheticFrames } from './synthetic/synthetic-frames.js';
 import { SYNTHETIC_MATCHES, syntheticMatch } from './synthetic/synthetic-matches.js';

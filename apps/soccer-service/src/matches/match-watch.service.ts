@@ -10,7 +10,7 @@ import { EncodedMessage, GrpcOperations } from '#grpc';
 import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
-import type { FrameTarget } from './file/socket-frames.js';
+import type { FrameTarget } from './frame-target.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
 import { VideoMessages } from './video-messages.js';
 

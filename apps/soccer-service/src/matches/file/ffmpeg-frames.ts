@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import type { FrameTarget } from '../frame-target.js';
 import type { PixelOrder } from '../synthetic/pitch-renderer.js';
-import { SocketFrames, type FrameTarget } from './socket-frames.js';
+import { SocketFrames } from './socket-frames.js';
 
 export interface DecodeTarget {
   ffmpeg: string;
@@ -18,8 +20,9 @@ export class DecodeError extends Error {
 /**
  * Decodes a video file with an ffmpeg child into raw frames of
  * height x width x 3 bytes, read from its stdout through SocketFrames.
- * Frames are pulled: while nobody reads, the socket fills and ffmpeg blocks. Whatever ends the iteration (the last frame, an
- * abort, an error, the consumer breaking out), the child is killed and reaped.
+ * Frames are pulled: while nobody reads, the socket fills and ffmpeg
+ * blocks. Whatever ends the iteration (the last frame, an abort, an error,
+ * the consumer breaking out), the child is killed and reaped.
  */
 export async function* ffmpegFrames(
   target: DecodeTarget,
@@ -28,31 +31,14 @@ export async function* ffmpegFrames(
   frameTarget?: FrameTarget,
 ): AsyncGenerator<Buffer> {
   const { reader, childEnd } = await SocketFrames.open(target.width * target.height * 3);
-  let child;
+  let child: ReturnType<typeof spawnDecoder>;
   try {
-    child = spawn(
-      target.ffmpeg,
-      [
-        '-nostdin',
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-i',
-        target.file,
-        '-f',
-        'rawvideo',
-        '-pix_fmt',
-        order === 'bgr' ? 'bgr24' : 'rgb24',
-        'pipe:1',
-      ],
-      { stdio: ['ignore', childEnd, 'pipe'] },
-    );
+    child = spawnDecoder(target, order, childEnd);
   } catch (err) {
     reader.close();
     throw err;
   } finally {
-    // The child has its own copy.
-    childEnd.destroy();
+    childEnd.destroy(); // the child has its own copy
   }
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let stderr = '';
@@ -75,4 +61,25 @@ export async function* ffmpegFrames(
       await exited;
     }
   }
+}
+
+/** ffmpeg decoding `target.file` to raw frames on `stdout`. */
+function spawnDecoder(target: DecodeTarget, order: PixelOrder, stdout: Socket) {
+  return spawn(
+    target.ffmpeg,
+    [
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-i',
+      target.file,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      order === 'bgr' ? 'bgr24' : 'rgb24',
+      'pipe:1',
+    ],
+    { stdio: ['ignore', stdout, 'pipe'] },
+  );
 }

@@ -3,9 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** Where the next frame is to be written: `frameBytes` bytes, by default a new buffer. */
-export type FrameTarget = (frameBytes: number) => Buffer;
+import type { FrameTarget } from '../frame-target.js';
 
 const newBuffer: FrameTarget = (frameBytes) => Buffer.allocUnsafe(frameBytes);
 

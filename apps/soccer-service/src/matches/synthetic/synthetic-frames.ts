@@ -1,4 +1,4 @@
-import type { FrameTarget } from '../file/socket-frames.js';
+import type { FrameTarget } from '../frame-target.js';
 import type { PixelOrder } from './pitch-renderer.js';
 import { PitchRenderer } from './pitch-renderer.js';
 import type { SyntheticMatchSpec } from './synthetic-matches.js';
