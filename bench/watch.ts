@@ -29,6 +29,7 @@ const PYTHON = 'talk Python/OpenCV';
 const FFMPEG = 'ffmpeg alone';
 const NEST_SMALL_WINDOW = 'soccer-service, client with a 64 KiB window';
 const NEST_JPEG = 'soccer-service, JPEG';
+const NEST_FFMPEG = 'soccer-service, VIDEO_DECODER=ffmpeg';
 const PIPE = 'ffmpeg → pipe → Node, no gRPC';
 
 /** Frames of 720p and 1080p are over gRPC's default 4 MiB message limit: raised for the run. */
@@ -145,6 +146,7 @@ export async function watch(
 ): Promise<Section> {
   const notes: string[] = [];
   const servers: Server[] = [];
+  let nestFfmpeg: Server | undefined;
   const { main } = videos;
   // Every video is in the same directory: each server serves all of them.
   const mediaDir = main.dir;
@@ -154,6 +156,14 @@ export async function watch(
       await startApp(ctx, 'watch', 'soccer-service', { MEDIA_DIR: mediaDir, ...limit }, NEST),
     );
     servers.push(await startPlainServer(ctx, 'watch', { MEDIA_DIR: mediaDir }));
+    // The same service decoding in ffmpeg children, for the 360p rows only.
+    nestFfmpeg = await startApp(
+      ctx,
+      'watch',
+      'soccer-service',
+      { MEDIA_DIR: mediaDir, ...limit, VIDEO_DECODER: 'ffmpeg' },
+      NEST_FFMPEG,
+    );
     if (stubsDir) {
       servers.push(
         await startPythonServer(`${TALK_DIR}soccer_server.py`, [stubsDir, mediaDir], PYTHON),
@@ -164,6 +174,7 @@ export async function watch(
       );
     }
     const [nest] = servers;
+    const mainServers = [...servers, nestFfmpeg];
     const watcher = (
       s: Server,
       name: string,
@@ -208,10 +219,10 @@ export async function watch(
     const frames = await frameCount(tools.ffprobe!, main.file);
     const frameBytes = main.width * main.height * 3;
     // Warm-up of each server (JIT, the probe cache): 100 frames, then cancelled.
-    for (const s of servers)
+    for (const s of mainServers)
       await watchAll(`127.0.0.1:${s.port}`, main.id, frameBytes, { limit: 100 });
     const mainContenders = [
-      ...servers.map((s) => watcher(s, s.name, main, frames)),
+      ...mainServers.map((s) => watcher(s, s.name, main, frames)),
       // What a grpc-js client with its default 64 KiB window gets (the gateway is one).
       watcher(nest, NEST_SMALL_WINDOW, main, frames, { window: 0 }),
       watcher(nest, NEST_JPEG, main, frames, { jpeg: true }),
@@ -291,13 +302,15 @@ export async function watch(
         'control of the client), so the numbers include the transport, not just decoding. The client ' +
         `opens an ${WATCH_CLIENT_WINDOW / 1024 ** 2} MiB HTTP/2 window ('grpc-node.flow_control_window'), ` +
         "as C-core clients do by BDP probing; the 64 KiB row is grpc-js's default, which the gateway uses.",
-      'CPU is that of one process and its decoder, in % of one core and per frame: the server with the ' +
-        'ffmpeg children it reaped (the plain grpc-js server, and soccer-service when it decodes with an ' +
-        'ffmpeg child) or its in-process decoder (the Python server: OpenCV); ffmpeg itself for ' +
+      'soccer-service decodes in process by default (VIDEO_DECODER=node-av: libavcodec and swscale ' +
+        "write each frame into its message buffer, on libuv's thread pool); its VIDEO_DECODER=ffmpeg row " +
+        'decodes in an ffmpeg child per watch, read through a Unix socket (SocketFrames).',
+      'CPU is that of one process and its decoder, in % of one core and per frame: the server with its ' +
+        'in-process decoder (soccer-service: node-av; the Python server: OpenCV) or the ffmpeg children ' +
+        'it reaped (the plain grpc-js server, soccer-service with VIDEO_DECODER=ffmpeg); ffmpeg itself for ' +
         '"ffmpeg alone"; the reading Node process for the pipe row (no bar: what moving raw frames ' +
         'through a pipe into Node as a stream costs before any gRPC, a new buffer per read, as the ' +
-        'plain grpc-js server reads them; soccer-service reads into one buffer of its own, ' +
-        'SocketFrames). "client ms/frame" is the counting grpc-js ' +
+        'plain grpc-js server reads them). "client ms/frame" is the counting grpc-js ' +
         'client (the runner): all of it shares the 2 cores.',
       "The talk's server has no JPEG mode: the JPEG row's ratio is against its raw frames, as a viewer " +
         'choosing between the two would compare them.',
@@ -329,6 +342,6 @@ export async function watch(
       notes,
     };
   } finally {
-    await stopAll(...servers);
+    await stopAll(...servers, nestFfmpeg);
   }
 }

@@ -48,12 +48,59 @@ const watchCounts = {
     metricSum(service.metricsUrl, 'soccer_watch_frames_sent_total', { encoding: 'RAW' }),
 };
 
+const decodersOpen = (service: SoccerService, decoder: string) =>
+  metricSum(service.metricsUrl, 'soccer_video_decoders_open', { decoder });
+
+describe.each([
+  { decoder: 'node-av', children: 0 },
+  { decoder: 'ffmpeg', children: 1 },
+])('Watch of a file decoded by $decoder: cancellation', ({ decoder, children }) => {
+  let service: SoccerService;
+
+  beforeAll(async () => {
+    service = await startSoccerService({ VIDEO_DECODER: decoder });
+    await makeTestVideo(join(service.mediaDir, 'long.mp4'), '320x180', 20);
+  });
+
+  afterAll(() => service?.stop());
+
+  it(`cancelling a file match releases its decoder within 1 s (${children} child process)`, async () => {
+    const call = watch(service, { id: 'long' });
+    const first = await new Promise<stream.Video>((resolve) => call.once('data', resolve));
+    expect(first.dataShape).toBe('(180, 320, 3)');
+    expect(await decodersOpen(service, decoder)).toBe(1);
+    expect(await childPids(service.app.child.pid!)).toHaveLength(children);
+    const cancelled = new Promise<ServiceError>((resolve) => call.on('error', resolve));
+    call.cancel();
+    expect((await cancelled).code).toBe(status.CANCELLED);
+    await expect.poll(() => decodersOpen(service, decoder), { timeout: 1000 }).toBe(0);
+    await expect.poll(() => childPids(service.app.child.pid!), { timeout: 1000 }).toEqual([]);
+  });
+
+  it(
+    '200 watch/cancel cycles leave no decoder, no child, no open stream, and the service serving',
+    // 100 of the cycles open a decoder (an ffmpeg child each): minutes on a loaded machine.
+    { timeout: 600_000 },
+    async () => {
+      for (let i = 0; i < 200; i++) {
+        await watchThenCancel(service, { id: i % 2 ? 'live' : 'long' }, 1 + (i % 3));
+      }
+      await expect.poll(() => decodersOpen(service, decoder)).toBe(0);
+      await expect.poll(() => childPids(service.app.child.pid!)).toEqual([]);
+      await expect.poll(() => watchCounts.active(service)).toBe(0);
+      const frames: stream.Video[] = [];
+      for await (const frame of watch(service, { id: 'long', maxFrames: 3 }))
+        frames.push(frame as stream.Video);
+      expect(frames).toHaveLength(3);
+    },
+  );
+});
+
 describe('Watch cancellation and back-pressure', () => {
   let service: SoccerService;
 
   beforeAll(async () => {
     service = await startSoccerService();
-    await makeTestVideo(join(service.mediaDir, 'long.mp4'), '320x180', 20);
   });
 
   afterAll(() => service?.stop());
@@ -63,34 +110,6 @@ describe('Watch cancellation and back-pressure', () => {
     await watchThenCancel(service, { id: 'live' }, 10);
     await expect.poll(() => watchCounts.cancelled(service), { timeout: 1000 }).toBe(before + 1);
   });
-
-  it('cancelling a file match kills its ffmpeg child within 1 s', async () => {
-    const call = watch(service, { id: 'long' });
-    const first = await new Promise<stream.Video>((resolve) => call.once('data', resolve));
-    expect(first.dataShape).toBe('(180, 320, 3)');
-    expect(await childPids(service.app.child.pid!)).toHaveLength(1); // the decoder
-    const cancelled = new Promise<ServiceError>((resolve) => call.on('error', resolve));
-    call.cancel();
-    expect((await cancelled).code).toBe(status.CANCELLED);
-    await expect.poll(() => childPids(service.app.child.pid!), { timeout: 1000 }).toEqual([]);
-  });
-
-  it(
-    '200 watch/cancel cycles leave no child, no open stream, and the service serving',
-    // 100 of the cycles start an ffmpeg: minutes on a loaded machine.
-    { timeout: 600_000 },
-    async () => {
-      for (let i = 0; i < 200; i++) {
-        await watchThenCancel(service, { id: i % 2 ? 'live' : 'long' }, 1 + (i % 3));
-      }
-      await expect.poll(() => childPids(service.app.child.pid!)).toEqual([]);
-      await expect.poll(() => watchCounts.active(service)).toBe(0);
-      const frames: stream.Video[] = [];
-      for await (const frame of watch(service, { id: 'demo', maxFrames: 3 }))
-        frames.push(frame as stream.Video);
-      expect(frames).toHaveLength(3);
-    },
-  );
 
   it(
     'a reader taking 1 frame/s holds the producer back, and memory stays flat',

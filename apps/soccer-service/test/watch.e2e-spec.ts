@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,49 @@ describe('Watch and ListMatches', () => {
       expect(report.dtypes).toEqual(['uint8']);
     });
   });
+
+  it.each([
+    ['clip', '320x180'],
+    // 966-byte rows, which FFmpeg pads to its alignment in its own frames.
+    ['odd', '322x182'],
+  ])(
+    'decodes %s.mp4 (%s) to the bytes `ffmpeg -pix_fmt bgr24` writes, in process (node-av) and in an ffmpeg child alike',
+    async (id, size) => {
+      const video = join(service.mediaDir, `${id}.mp4`);
+      if (id !== 'clip') await makeTestVideo(video, size, 2);
+      const [width, height] = size.split('x').map(Number) as [number, number];
+      const ffmpegArgs = [
+        '-v',
+        'error',
+        '-i',
+        video,
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'bgr24',
+        'pipe:1',
+      ];
+      const { stdout: expected } = await run('ffmpeg', ffmpegArgs, {
+        encoding: 'buffer',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      expect(expected.length).toBe(50 * width * height * 3);
+      const withChild = await startSoccerService({ VIDEO_DECODER: 'ffmpeg' });
+      try {
+        await copyFile(video, join(withChild.mediaDir, `${id}.mp4`));
+        for (const decoding of [service, withChild]) {
+          const frames = await watchAll(decoding, { id });
+          expect(frames.map((f) => f.seq)).toEqual([...Array(50).keys()]);
+          expect(Buffer.concat(frames.map((f) => f.data)).equals(expected)).toBe(true);
+        }
+        expect(service.app.logMessages).toMatch(/video files decode in process \(node-av\)/);
+        expect(withChild.app.logMessages).toMatch(/video files decode in ffmpeg children/);
+      } finally {
+        await withChild.stop();
+        if (id !== 'clip') await rm(video); // the listing test counts the files
+      }
+    },
+  );
 
   it('lists the synthetic matches and the files with their size and duration', async () => {
     const list = await new Promise<stream.ListMatchesResponse>((resolve, reject) =>

@@ -1,5 +1,6 @@
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { GrpcServiceEnv, IsExecutableFile, IsRedisUrl, SecretEnv } from '#config';
+import { VIDEO_DECODERS, type VideoDecoderName } from '../matches/file/video-decoders.js';
 
 /** soccer-service's environment, validated at start-up. */
 export class SoccerServiceEnv extends GrpcServiceEnv {
@@ -28,7 +29,7 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
 
   /**
    * ffmpeg binary; unset: the one on PATH, else the one of the `@ffmpeg-installer/ffmpeg`
-   * package `npm ci` brings. None found: file matches answer FAILED_PRECONDITION.
+   * package `npm ci` brings. Watch needs it only with VIDEO_DECODER=ffmpeg (or no node-av).
    */
   @IsOptional()
   @IsExecutableFile()
@@ -38,6 +39,15 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
   @IsOptional()
   @IsExecutableFile()
   FFPROBE_PATH?: string;
+
+  /**
+   * How Watch decodes video files: `node-av`, in process (an ffmpeg child
+   * where node-av has no binary for the platform), or `ffmpeg`, a child per
+   * watch: a decoder crash then stays out of the service, for more CPU per
+   * frame (docs/benchmarks.md).
+   */
+  @IsIn(VIDEO_DECODERS)
+  VIDEO_DECODER: VideoDecoderName = 'node-av';
 
   /** Largest upload, in bytes. */
   @IsInt()

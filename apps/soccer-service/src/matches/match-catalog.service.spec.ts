@@ -7,6 +7,7 @@ import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
 import type { MediaTools } from '../media/media-tools.js';
+import { VideoDecoders } from './file/video-decoders.js';
 import { MatchCatalogService } from './match-catalog.service.js';
 
 /** The catalog on a machine where neither ffmpeg nor ffprobe could be found. */
@@ -23,6 +24,11 @@ describe('MatchCatalogService without ffmpeg', () => {
         MatchCatalogService,
         { provide: MEDIA_DIR, useValue: mediaDir },
         { provide: MEDIA_TOOLS, useValue: noTools },
+        // node-av is there, but the probe needs ffprobe.
+        {
+          provide: VideoDecoders,
+          useValue: new VideoDecoders('node-av', undefined, () => () => {}),
+        },
       ],
     }).compile();
     catalog = moduleRef.get(MatchCatalogService);

@@ -8,7 +8,7 @@ import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
 import type { MediaTools } from '../media/media-tools.js';
 import { SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { NotAVideoError, probeVideo, type VideoInfo } from '../media/video-probe.js';
-import { ffmpegFrames } from './file/ffmpeg-frames.js';
+import { VideoDecoders } from './file/video-decoders.js';
 import type { FrameTarget } from './frame-target.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
 import { syntheticFrames } from './synthetic/synthetic-frames.js';
@@ -39,6 +39,7 @@ export class MatchCatalogService {
   constructor(
     @Inject(MEDIA_DIR) private readonly mediaDir: string,
     @Inject(MEDIA_TOOLS) private readonly tools: MediaTools,
+    private readonly decoders: VideoDecoders,
   ) {}
 
   async list(): Promise<stream.MatchInfo[]> {
@@ -69,7 +70,7 @@ export class MatchCatalogService {
     );
   }
 
-  /** Opens match `id` (already validated): NOT_FOUND, or FAILED_PRECONDITION without ffmpeg. */
+  /** Opens match `id` (already validated): NOT_FOUND, or FAILED_PRECONDITION without ffprobe or a decoder. */
   async open(id: string): Promise<OpenMatch> {
     const spec = syntheticMatch(id);
     if (spec) {
@@ -86,8 +87,9 @@ export class MatchCatalogService {
         resource: { type: 'match', name: id, description: `no built-in match and no ${id}.mp4` },
       });
     }
-    const { ffmpeg, ffprobe } = this.tools;
-    if (!ffmpeg || !ffprobe) {
+    const { ffprobe } = this.tools;
+    const decode = ffprobe ? await this.decoders.decoder() : undefined;
+    if (!ffprobe || !decode) {
       throw new RpcException({
         code: status.FAILED_PRECONDITION,
         message: `match ${id} is a video file, and this server has no ffmpeg/ffprobe to decode it`,
@@ -100,8 +102,7 @@ export class MatchCatalogService {
     });
     return {
       ...info,
-      frames: (order, signal, target) =>
-        ffmpegFrames({ ffmpeg, file, ...info }, order, signal, target),
+      frames: (order, signal, target) => decode({ file, ...info }, order, signal, target),
     };
   }
 

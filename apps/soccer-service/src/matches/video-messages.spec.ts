@@ -29,6 +29,26 @@ describe('VideoMessages', () => {
     expect(encoded.bytes.equals(watchSerializer()(video))).toBe(true);
   });
 
+  it('carries frames decoded ahead in the messages of their targets, in order, with no copy', () => {
+    const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
+    const targets = [messages.frameTarget(), messages.frameTarget()];
+    targets.forEach((target, i) => frame(5 + i).copy(target));
+    const encoded = targets.map((target, seq) => messages.message(target, seq, seq * 40));
+    encoded.forEach((message, seq) => {
+      expect(message.bytes.buffer).toBe(targets[seq].buffer);
+      const data = frame(5 + seq);
+      const video = {
+        data,
+        dataType: 'uint8',
+        dataShape: SHAPE,
+        seq,
+        ptsMs: seq * 40,
+        encoding: 0,
+      };
+      expect(message.bytes.equals(watchSerializer()(video))).toBe(true);
+    });
+  });
+
   it('copies a frame that was not written into its target (a rendered one)', () => {
     const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
     const encoded = messages.message(frame(9), 3, 120);

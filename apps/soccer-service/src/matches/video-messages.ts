@@ -39,8 +39,8 @@ export class VideoMessages {
   private readonly head: Buffer;
   private readonly tail: Buffer;
   private readonly capacity: number;
-  /** The message whose frame view was handed out last, not yet sent. */
-  private pending?: Buffer;
+  /** Messages whose frame views were handed out, oldest first, not yet sent. */
+  private readonly pending: Buffer[] = [];
 
   constructor(
     private readonly frameBytes: number,
@@ -68,27 +68,29 @@ export class VideoMessages {
     this.capacity = head.length + frameBytes + this.tail.length + 3 * 9;
   }
 
-  /** Where the next frame may be written: the data field of a message buffer. */
+  /**
+   * Where the next frame may be written: the data field of a message buffer.
+   * Frames are to come back to `message` in the order their targets were given.
+   */
   frameTarget = (): Buffer => {
-    const message = this.free.pop() ?? Buffer.allocUnsafeSlow(this.capacity);
-    this.head.copy(message, 0);
-    this.pending = message;
+    const message = this.newMessage();
+    this.pending.push(message);
     return message.subarray(this.head.length, this.head.length + this.frameBytes);
   };
 
-  /** The message carrying `frame` (written into the last frameTarget, or copied in). */
+  /** The message carrying `frame` (written into the oldest frameTarget, or copied in). */
   message(frame: Buffer, seq: number, ptsMs: number): EncodedMessage {
-    let message = this.pending;
+    let message = this.pending[0];
     if (
-      !message ||
-      frame.buffer !== message.buffer ||
-      frame.byteOffset !== message.byteOffset + this.head.length
+      message &&
+      frame.buffer === message.buffer &&
+      frame.byteOffset === message.byteOffset + this.head.length
     ) {
-      this.frameTarget();
-      message = this.pending!;
+      this.pending.shift();
+    } else {
+      message = this.newMessage();
       frame.copy(message, this.head.length);
     }
-    this.pending = undefined;
     let at = this.head.length + this.frameBytes;
     at += this.tail.copy(message, at);
     for (const [field, value] of [
@@ -100,5 +102,11 @@ export class VideoMessages {
       at = writeVarint(message, at, value);
     }
     return new EncodedMessage(message.subarray(0, at), () => this.free.push(message));
+  }
+
+  private newMessage(): Buffer {
+    const message = this.free.pop() ?? Buffer.allocUnsafeSlow(this.capacity);
+    this.head.copy(message, 0);
+    return message;
   }
 }

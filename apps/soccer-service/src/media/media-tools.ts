@@ -39,9 +39,9 @@ export interface MediaTools {
 /**
  * Finds ffmpeg and ffprobe: the configured path (the env class checks that
  * it can be run), else the system's on PATH, else the ones shipped by the
- * optional npm packages, so `npm ci` alone gives a decoder. Missing tools are
- * not fatal: file matches then answer FAILED_PRECONDITION and synthetic ones
- * still play.
+ * optional npm packages, so `npm ci` alone gives the tools. Missing tools are
+ * not fatal: without ffprobe, file matches answer FAILED_PRECONDITION and
+ * synthetic ones still play; without ffmpeg, files decode only in process.
  */
 export function findMediaTools(ffmpegPath?: string, ffprobePath?: string): MediaTools {
   const ffmpeg = ffmpegPath || onPath('ffmpeg') || fromInstallerPackage('@ffmpeg-installer/ffmpeg');

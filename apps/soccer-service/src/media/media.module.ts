@@ -44,8 +44,10 @@ const logger = new Logger('Media');
           logger.log(`ffmpeg ${tools.ffmpeg}, ffprobe ${tools.ffprobe}`);
         } else {
           logger.warn(
-            `${missing.join(' and ')} not found (FFMPEG_PATH/FFPROBE_PATH): file matches ` +
-              `${tools.ffprobe ? '' : 'and uploads '}answer FAILED_PRECONDITION; synthetic matches still play`,
+            `${missing.join(' and ')} not found (FFMPEG_PATH/FFPROBE_PATH): ` +
+              (tools.ffprobe
+                ? 'file matches decode only in process (node-av)'
+                : 'file matches and uploads answer FAILED_PRECONDITION; synthetic matches still play'),
           );
         }
         return tools;

@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { stream } from '#proto';
 import { CHAT_ROOM_BUS, type ChatRoomBus } from '../chat/chat-room-bus.js';
+import { VIDEO_DECODERS, type VideoDecoderName } from '../matches/file/video-decoders.js';
 
 /** How an upload ended, as `soccer_uploads_total{result}` counts it. */
 export type UploadResultLabel = 'stored' | 'rejected' | 'cancelled' | 'failed';
@@ -20,6 +21,8 @@ export interface WatchFrameCounters {
  * (`grpc_server_*`: active Watch/Chat streams are `grpc_server_active_streams`):
  * - `soccer_watch_frames_sent_total{encoding}`, `soccer_watch_bytes_sent_total{encoding}`:
  *   frames handed to Watch calls and their payload bytes, encoding RAW or JPEG
+ * - `soccer_video_decoders_open{decoder}`: video file decoders running now,
+ *   node-av (in process) or ffmpeg (children)
  * - `soccer_upload_bytes_total`: upload bytes received, as they arrive
  * - `soccer_uploads_total{result}`: uploads ended, stored / rejected (bad
  *   input, too large, exists) / cancelled / failed (the service's fault)
@@ -35,6 +38,7 @@ export class SoccerMetrics {
   private readonly uploadBytes: Counter;
   private readonly uploads: Counter<'result'>;
   private readonly staleUploads: Counter;
+  private readonly decoders: Gauge<'decoder'>;
 
   constructor(registry: Registry, @Inject(CHAT_ROOM_BUS) chat: ChatRoomBus) {
     const registers = [registry];
@@ -80,6 +84,13 @@ export class SoccerMetrics {
       help: 'Upload temp files removed by the sweep: no upload in flight owned them, and nothing wrote to them for UPLOAD_TIMEOUT_MS (left by a crash).',
       registers,
     });
+    this.decoders = new Gauge({
+      name: 'soccer_video_decoders_open',
+      help: 'Video file decoders running now: node-av (in process) or ffmpeg (children).',
+      labelNames: ['decoder'],
+      registers,
+    });
+    for (const decoder of VIDEO_DECODERS) this.decoders.set({ decoder }, 0);
     new Gauge({
       name: 'soccer_chat_rooms',
       help: 'Chat rooms with at least one member connected to this process.',
@@ -104,6 +115,12 @@ export class SoccerMetrics {
         this.set(chat.available ? 1 : 0);
       },
     });
+  }
+
+  /** A `name` decoder started; call what it returns once it is released. */
+  decoderOpened(name: VideoDecoderName): () => void {
+    this.decoders.inc({ decoder: name });
+    return () => this.decoders.dec({ decoder: name });
   }
 
   /** The frame counters of a watch in `encoding` (validated: RAW or JPEG). Bind once per watch. */

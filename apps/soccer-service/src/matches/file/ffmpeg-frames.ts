@@ -4,36 +4,30 @@ import type { Socket } from 'node:net';
 import type { FrameTarget } from '../frame-target.js';
 import type { PixelOrder } from '../synthetic/pitch-renderer.js';
 import { SocketFrames } from './socket-frames.js';
-
-export interface DecodeTarget {
-  ffmpeg: string;
-  file: string;
-  width: number;
-  height: number;
-}
-
-/** ffmpeg failed while decoding (not because we stopped it). */
-export class DecodeError extends Error {
-  override name = 'DecodeError';
-}
+import { DecodeError, type VideoDecoder, type VideoFile } from './video-decoder.js';
 
 /**
- * Decodes a video file with an ffmpeg child into raw frames of
- * height x width x 3 bytes, read from its stdout through SocketFrames.
- * Frames are pulled: while nobody reads, the socket fills and ffmpeg
- * blocks. Whatever ends the iteration (the last frame, an abort, an error,
- * the consumer breaking out), the child is killed and reaped.
+ * Decodes with an ffmpeg child, its raw frames read from its stdout through
+ * SocketFrames: the fallback where node-av has no binary, or by choice
+ * (VIDEO_DECODER=ffmpeg), keeping the decoder out of the service's process.
+ * Frames are pulled: while nobody reads, the socket fills and ffmpeg blocks.
+ * However the iteration ends, the child is killed and reaped.
  */
-export async function* ffmpegFrames(
-  target: DecodeTarget,
+export function ffmpegDecoder(ffmpeg: string): VideoDecoder {
+  return (video, order, signal, target) => ffmpegFrames(ffmpeg, video, order, signal, target);
+}
+
+async function* ffmpegFrames(
+  ffmpeg: string,
+  video: VideoFile,
   order: PixelOrder,
   signal: AbortSignal,
   frameTarget?: FrameTarget,
 ): AsyncGenerator<Buffer> {
-  const { reader, childEnd } = await SocketFrames.open(target.width * target.height * 3);
+  const { reader, childEnd } = await SocketFrames.open(video.width * video.height * 3);
   let child: ReturnType<typeof spawnDecoder>;
   try {
-    child = spawnDecoder(target, order, childEnd);
+    child = spawnDecoder(ffmpeg, video.file, order, childEnd);
   } catch (err) {
     reader.close();
     throw err;
@@ -63,17 +57,17 @@ export async function* ffmpegFrames(
   }
 }
 
-/** ffmpeg decoding `target.file` to raw frames on `stdout`. */
-function spawnDecoder(target: DecodeTarget, order: PixelOrder, stdout: Socket) {
+/** ffmpeg decoding `file` to raw frames on `stdout`. */
+function spawnDecoder(ffmpeg: string, file: string, order: PixelOrder, stdout: Socket) {
   return spawn(
-    target.ffmpeg,
+    ffmpeg,
     [
       '-nostdin',
       '-hide_banner',
       '-loglevel',
       'error',
       '-i',
-      target.file,
+      file,
       '-f',
       'rawvideo',
       '-pix_fmt',
