@@ -21,9 +21,10 @@ WORKDIR /app
 # ---- build: all dependencies, then TypeScript, the protos and the web page into dist/
 FROM base AS build
 COPY package.json package-lock.json ./
-# No install scripts: nothing the build needs runs one (binaries ship in packages). The
-# image's Node (the same version) runs the build: the `node` devDependency's binary would
-# come from an install script.
+# No install scripts: nothing the build needs runs one (binaries ship in packages), and
+# node-av's postinstall would download an ffmpeg CLI from GitHub (its libav* libraries ship
+# in @seydx/node-av-linux-x64). The image's Node (the same version) runs the build: the
+# `node` devDependency's binary would come from an install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
   && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
@@ -36,14 +37,21 @@ RUN npm run build
 # --enable-source-maps), type declarations, Markdown, @types, and typescript (only
 # @nestjs/swagger's build plugin needs it). The @ffmpeg-installer binaries go too:
 # soccer-service gets the ffmpeg below. (Not --omit=optional: sharp's native binaries are
-# optional dependencies.)
+# optional dependencies.) No install scripts (see build above).
+# Two trees: /app/node_modules for every app, and /node-av/node_modules, the packages that
+# only node-av needs (scripts/split-node-modules.mjs: node-av, its FFmpeg build
+# @seydx/node-av-linux-x64, ~170 MB, and its optional werift* for WebRTC, unzipper and
+# theirs), at the same paths, for soccer-service alone: the others never decode video.
 FROM base AS prod-deps
 COPY package.json package-lock.json ./
+COPY scripts/split-node-modules.mjs scripts/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  && rm -rf node_modules/.bin node_modules/@ffmpeg-installer node_modules/@ffprobe-installer \
-    node_modules/@types node_modules/typescript \
-  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' \
-    -o -name '*.d.cts' -o -name '*.md' \) -delete \
+  && node scripts/split-node-modules.mjs /node-av node-av \
+  && rm -rf scripts node_modules/.bin node_modules/@ffmpeg-installer \
+    node_modules/@ffprobe-installer node_modules/@types node_modules/typescript \
+    /node-av/node_modules/@types \
+  && find node_modules /node-av/node_modules -type f \( -name '*.map' -o -name '*.d.ts' \
+    -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete \
   && npm cache clean --force
 
 # ---- ffmpeg and ffprobe for soccer-service's decode path (`ffmpeg -i <file>.mp4 -f
@@ -72,11 +80,12 @@ RUN sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.s
   && /opt/ffmpeg/bin/ffmpeg -hide_banner -version
 
 # ---- a distroless-style root file system for the app images: node, the shared
-# libraries it and the native modules (sharp) and ffmpeg load, user node, and no shell,
-# package manager or other tool. The health check and `docker compose exec <app> node
-# -e ...` need only node.
+# libraries it and the native modules (sharp, node-av) and ffmpeg load, user node, and no
+# shell, package manager or other tool. The health check and `docker compose exec <app>
+# node -e ...` need only node.
 FROM base AS runtime
 COPY --from=prod-deps /app/node_modules /app/node_modules
+COPY --from=prod-deps /node-av/node_modules /app/node_modules
 COPY --from=ffmpeg /opt/ffmpeg/bin /opt/ffmpeg/bin
 RUN mkdir -p /rootfs/etc /rootfs/tmp /rootfs/usr/local/bin /media \
   && chmod 1777 /rootfs/tmp \
@@ -116,8 +125,11 @@ HEALTHCHECK --interval=10s --timeout=30s --start-period=30s --retries=3 \
 CMD ["node", "--max-semi-space-size=1", "dist/apps/gateway/src/main.js"]
 
 # MEDIA_DIR is owned by node: a fresh named volume mounted there takes that owner and is
-# writable by the app.
+# writable by the app. node-av's packages join the others in node_modules (npm's tree as
+# installed): video files decode in process, the ffmpeg below is the fallback
+# (VIDEO_DECODER=ffmpeg).
 FROM app AS soccer-service
+COPY --from=prod-deps /node-av/node_modules node_modules
 COPY --from=ffmpeg /opt/ffmpeg/bin/ffmpeg /opt/ffmpeg/bin/ffprobe /usr/local/bin/
 COPY --from=runtime --chown=node:node /media /app/media
 ENV MEDIA_DIR=/app/media \

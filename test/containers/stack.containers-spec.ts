@@ -349,7 +349,7 @@ describe('docker-compose.yml on podman: the whole stack in containers', () => {
     expect(new Set(frames.map((f) => f.seq)).size).toBe(25);
   });
 
-  it('uploads an mp4 made by ffmpeg, lists it and watches it (decoded by ffmpeg in the image)', async () => {
+  it('uploads an mp4 made by ffmpeg, lists it and watches it (decoded in process by node-av in the image)', async () => {
     const answer = await putFile(`${BASE}/v1/matches/${UPLOAD_ID}/video`, video);
     expect(answer.status, answer.body).toBe(201);
     expect(JSON.parse(answer.body)).toMatchObject({ id: UPLOAD_ID, sha256: await sha256(video) });
@@ -360,6 +360,28 @@ describe('docker-compose.yml on podman: the whole stack in containers', () => {
     const frames = events.filter((e) => e.event === 'frame');
     expect(frames).toHaveLength(10);
     expect(JSON.parse(frames[0].data)).toMatchObject({ encoding: 'JPEG', shape: '(240, 320, 3)' });
+    // node-av's FFmpeg loaded in the distroless image: no fallback to an ffmpeg child.
+    const logs = await compose(['logs', '--no-color', 'soccer-service']);
+    expect(logs).toContain('video files decode in process (node-av)');
+    expect(logs).not.toContain('node-av cannot load');
+    expect(logs).not.toContain('video files decode in ffmpeg children');
+  });
+
+  it('node-av (FFmpeg’s libraries, ~200 MB) is in the soccer-service image only', async () => {
+    const packages = ['node-av', '@seydx/node-av-linux-x64', 'werift'];
+    for (const app of APPS) {
+      const seen = await nodeIn<Record<string, boolean>>(
+        app,
+        `
+        import { existsSync } from 'node:fs';
+        const packages = ${JSON.stringify(packages)};
+        console.log(JSON.stringify(Object.fromEntries(
+          packages.map((name) => [name, existsSync('/app/node_modules/' + name)]))));
+        `,
+      );
+      const present = app === 'soccer-service';
+      expect(seen, app).toEqual(Object.fromEntries(packages.map((name) => [name, present])));
+    }
   });
 
   it('two chat members see each other’s messages', async () => {
