@@ -55,7 +55,7 @@ async function* nodeAvFrames(
   converted.alloc();
   let opened = false;
   try {
-    check(await input.openInput(file), `opening ${file}`);
+    check(await input.openInput(file), 'opening the video'); // its path stays out of answers
     opened = true;
     check(await input.findStreamInfo(), 'reading stream info');
     const index = input.findBestStream(AVMEDIA_TYPE_VIDEO);
