@@ -23,6 +23,7 @@ export class VideoDecoders {
     private readonly preferred: VideoDecoderName,
     private readonly ffmpeg: string | undefined,
     private readonly opened: DecoderOpened,
+    private readonly loadNodeAv: () => Promise<VideoDecoder> = loadNodeAvDecoder,
   ) {}
 
   decoder(): Promise<VideoDecoder | undefined> {
@@ -32,7 +33,7 @@ export class VideoDecoders {
   private async choose(): Promise<VideoDecoder | undefined> {
     if (this.preferred === 'node-av') {
       try {
-        const decoder = counted('node-av', await loadNodeAvDecoder(), this.opened);
+        const decoder = counted('node-av', await this.loadNodeAv(), this.opened);
         this.logger.log('video files decode in process (node-av)');
         return decoder;
       } catch (err) {
