@@ -1,13 +1,11 @@
 import type { AVPixelFormat } from 'node-av/constants';
-import type { FrameTarget } from '../frame-target.js';
+import { newFrameBuffer, type FrameTarget } from '../frame-target.js';
 import type { PixelOrder } from '../synthetic/pitch-renderer.js';
 import { readAhead } from './read-ahead.js';
 import { DecodeError, type VideoDecoder, type VideoFile } from './video-decoder.js';
 
 type Lib = typeof import('node-av/lib');
 type Constants = typeof import('node-av/constants');
-
-const newBuffer: FrameTarget = (frameBytes) => Buffer.allocUnsafe(frameBytes);
 
 /**
  * node-av's libav* bindings (FFmpeg built into a registry package), imported
@@ -37,7 +35,7 @@ async function* nodeAvFrames(
   { file, width, height }: VideoFile,
   order: PixelOrder,
   signal: AbortSignal,
-  target: FrameTarget = newBuffer,
+  target: FrameTarget = newFrameBuffer,
 ): AsyncGenerator<Buffer> {
   const check = (code: number, what: string) => {
     if (code < 0) throw new DecodeError(`${what}: ${av.FFmpegError.strerror(code)}`);

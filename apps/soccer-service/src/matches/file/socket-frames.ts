@@ -3,9 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FrameTarget } from '../frame-target.js';
-
-const newBuffer: FrameTarget = (frameBytes) => Buffer.allocUnsafe(frameBytes);
+import { newFrameBuffer, type FrameTarget } from '../frame-target.js';
 
 /** The most one read from the decoder takes. */
 const READ_BYTES = 256 * 1024;
@@ -67,7 +65,7 @@ export class SocketFrames {
    * caller's: nothing is copied again); a partial last frame is dropped.
    * Ends (closing the socket) however the iteration ends.
    */
-  async *frames(signal: AbortSignal, target: FrameTarget = newBuffer): AsyncGenerator<Buffer> {
+  async *frames(signal: AbortSignal, target: FrameTarget = newFrameBuffer): AsyncGenerator<Buffer> {
     try {
       for (;;) {
         signal.throwIfAborted();
