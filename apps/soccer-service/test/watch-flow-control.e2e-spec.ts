@@ -35,7 +35,7 @@ function watchThenCancel(service: SoccerService, request: Partial<stream.Match>,
 
 const WATCH = grpcMethod('stream.Soccer', 'Watch');
 
-/** What the service counts of its Watch streams: open now, ended by a cancel, frames made. */
+/** What the service counts of its Watch streams: open now, ended by a cancel, frames made, decoders running. */
 const watchCounts = {
   active: (service: SoccerService) =>
     metricSum(service.metricsUrl, 'grpc_server_active_streams', WATCH),
@@ -46,10 +46,9 @@ const watchCounts = {
     }),
   rawFramesSent: (service: SoccerService) =>
     metricSum(service.metricsUrl, 'soccer_watch_frames_sent_total', { encoding: 'RAW' }),
+  decodersOpen: (service: SoccerService, decoder: string) =>
+    metricSum(service.metricsUrl, 'soccer_video_decoders_open', { decoder }),
 };
-
-const decodersOpen = (service: SoccerService, decoder: string) =>
-  metricSum(service.metricsUrl, 'soccer_video_decoders_open', { decoder });
 
 describe.each([
   { decoder: 'node-av', children: 0 },
@@ -68,12 +67,12 @@ describe.each([
     const call = watch(service, { id: 'long' });
     const first = await new Promise<stream.Video>((resolve) => call.once('data', resolve));
     expect(first.dataShape).toBe('(180, 320, 3)');
-    expect(await decodersOpen(service, decoder)).toBe(1);
+    expect(await watchCounts.decodersOpen(service, decoder)).toBe(1);
     expect(await childPids(service.app.child.pid!)).toHaveLength(children);
     const cancelled = new Promise<ServiceError>((resolve) => call.on('error', resolve));
     call.cancel();
     expect((await cancelled).code).toBe(status.CANCELLED);
-    await expect.poll(() => decodersOpen(service, decoder), { timeout: 1000 }).toBe(0);
+    await expect.poll(() => watchCounts.decodersOpen(service, decoder), { timeout: 1000 }).toBe(0);
     await expect.poll(() => childPids(service.app.child.pid!), { timeout: 1000 }).toEqual([]);
   });
 
@@ -85,7 +84,7 @@ describe.each([
       for (let i = 0; i < 200; i++) {
         await watchThenCancel(service, { id: i % 2 ? 'live' : 'long' }, 1 + (i % 3));
       }
-      await expect.poll(() => decodersOpen(service, decoder)).toBe(0);
+      await expect.poll(() => watchCounts.decodersOpen(service, decoder)).toBe(0);
       await expect.poll(() => childPids(service.app.child.pid!)).toEqual([]);
       await expect.poll(() => watchCounts.active(service)).toBe(0);
       const frames: stream.Video[] = [];
