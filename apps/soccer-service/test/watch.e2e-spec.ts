@@ -32,6 +32,19 @@ function watchAll(service: SoccerService, request: Partial<stream.Match>) {
   });
 }
 
+function listMatches(service: SoccerService) {
+  return new Promise<stream.ListMatchesResponse>((resolve, reject) =>
+    (
+      service.client as unknown as {
+        listMatches: (
+          r: object,
+          cb: (e: Error | null, r: stream.ListMatchesResponse) => void,
+        ) => void;
+      }
+    ).listMatches({}, (e, r) => (e ? reject(e) : resolve(r))),
+  );
+}
+
 async function watchError(service: SoccerService, request: Partial<stream.Match>) {
   return (await watchAll(service, request).then(
     () => expect.fail('expected an error'),
@@ -146,17 +159,56 @@ describe('Watch and ListMatches', () => {
     },
   );
 
-  it('lists the synthetic matches and the files with their size and duration', async () => {
-    const list = await new Promise<stream.ListMatchesResponse>((resolve, reject) =>
-      (
-        service.client as unknown as {
-          listMatches: (
-            r: object,
-            cb: (e: Error | null, r: stream.ListMatchesResponse) => void,
-          ) => void;
+  it('plays a rotated (phone) video upright at its shown size, as the ffmpeg CLI does, whichever the decoder', async () => {
+    const stored = join(service.mediaDir, 'stored.mp4');
+    await makeTestVideo(stored, '320x180', 1);
+    const withChild = await startSoccerService({ VIDEO_DECODER: 'ffmpeg' });
+    try {
+      for (const [rotation, width, height] of [
+        [90, 180, 320],
+        [180, 320, 180],
+      ] as const) {
+        const id = `turned${rotation}`;
+        const video = join(service.mediaDir, `${id}.mp4`);
+        // A display matrix, as phones write for portrait video; the frames stay stored as 320x180.
+        await run('ffmpeg', [
+          '-v',
+          'error',
+          '-i',
+          stored,
+          '-c',
+          'copy',
+          '-metadata:s:v:0',
+          `rotate=${rotation}`,
+          video,
+        ]);
+        await copyFile(video, join(withChild.mediaDir, `${id}.mp4`));
+        const { stdout: upright } = await run(
+          'ffmpeg',
+          ['-v', 'error', '-i', video, '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'],
+          { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+        );
+        expect(upright.length).toBe(25 * width * height * 3);
+        for (const decoding of [service, withChild]) {
+          const frames = await watchAll(decoding, { id });
+          expect(frames).toHaveLength(25);
+          expect(new Set(frames.map((f) => f.dataShape))).toEqual(
+            new Set([`(${height}, ${width}, 3)`]),
+          );
+          expect(Buffer.concat(frames.map((f) => f.data)).equals(upright)).toBe(true);
         }
-      ).listMatches({}, (e, r) => (e ? reject(e) : resolve(r))),
-    );
+        const list = await listMatches(service);
+        expect(list.matches.find((m) => m.id === id)).toMatchObject({ width, height });
+        await rm(video); // the listing test counts the files
+      }
+    } finally {
+      await withChild.stop();
+      await rm(stored);
+    }
+  });
+
+  it('lists the synthetic matches and the files with their size and duration', async () => {
+    const list = await listMatches(service);
     expect(list.matches.map((m) => m.id)).toEqual(['broken', 'clip', 'demo', 'live']);
     const byId = Object.fromEntries(list.matches.map((m) => [m.id, m]));
     expect(byId.clip).toMatchObject({

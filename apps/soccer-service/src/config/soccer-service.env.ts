@@ -42,7 +42,8 @@ export class SoccerServiceEnv extends GrpcServiceEnv {
 
   /**
    * How Watch decodes video files: `node-av`, in process (an ffmpeg child
-   * where node-av has no binary for the platform), or `ffmpeg`, a child per
+   * where node-av has no binary for the platform, and for rotated videos,
+   * which ffmpeg turns upright), or `ffmpeg`, a child per
    * watch: a decoder crash then stays out of the service, for more CPU per
    * frame (docs/benchmarks.md).
    */

@@ -5,8 +5,14 @@ const run = promisify(execFile);
 
 /** What ffprobe says about a video file's first video stream. */
 export interface VideoInfo {
+  /** The size it is shown at: the stored size, turned by `rotation`. */
   width: number;
   height: number;
+  /**
+   * Degrees the picture is turned when shown (0, 90, 180 or 270): phones
+   * store portrait video as landscape frames with a display matrix saying so.
+   */
+  rotation: number;
   /** Native frame rate. */
   fps: number;
   /** Duration in ms; 0 when unknown. */
@@ -24,6 +30,7 @@ interface FfprobeJson {
     height?: number;
     avg_frame_rate?: string;
     r_frame_rate?: string;
+    side_data_list?: Array<{ rotation?: number }>;
   }>;
   format?: { duration?: string };
 }
@@ -49,7 +56,7 @@ export async function probeVideo(
         '-select_streams',
         'v:0',
         '-show_entries',
-        'stream=width,height,avg_frame_rate,r_frame_rate:format=duration',
+        'stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation:format=duration',
         '-of',
         'json',
         file,
@@ -69,10 +76,19 @@ export async function probeVideo(
   if (!stream?.width || !stream.height) throw new NotAVideoError('no video stream');
   const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate) || 25;
   const seconds = Number(json.format?.duration ?? 0);
+  const rotation = quarterTurns(stream.side_data_list?.find((d) => d.rotation !== undefined));
+  const turned = rotation === 90 || rotation === 270;
   return {
-    width: stream.width,
-    height: stream.height,
+    width: turned ? stream.height : stream.width,
+    height: turned ? stream.width : stream.height,
+    rotation,
     fps,
     durationMs: Number.isFinite(seconds) ? Math.round(seconds * 1000) : 0,
   };
+}
+
+/** A display matrix's rotation as 0, 90, 180 or 270 degrees (ffprobe gives -90 for 270). */
+function quarterTurns(sideData: { rotation?: number } | undefined): number {
+  const degrees = Math.round((sideData?.rotation ?? 0) / 90) * 90;
+  return ((degrees % 360) + 360) % 360;
 }

@@ -32,11 +32,13 @@ export async function loadNodeAvDecoder(): Promise<VideoDecoder> {
 async function* nodeAvFrames(
   av: Lib,
   { AVERROR_EAGAIN, AVERROR_EOF, AVERROR_INVALIDDATA, AVMEDIA_TYPE_VIDEO, ...c }: Constants,
-  { file, width, height }: VideoFile,
+  { file, width, height, rotation }: VideoFile,
   order: PixelOrder,
   signal: AbortSignal,
   target: FrameTarget = newFrameBuffer,
 ): AsyncGenerator<Buffer> {
+  // Its frames would come as stored, not turned to the size probed (VideoDecoders sends these to ffmpeg).
+  if (rotation) throw new DecodeError(`a video rotated ${rotation}° needs the ffmpeg decoder`);
   const check = (code: number, what: string) => {
     if (code < 0) throw new DecodeError(`${what}: ${av.FFmpegError.strerror(code)}`);
   };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { VideoDecoder } from './video-decoder.js';
 import { VideoDecoders, type VideoDecoderName } from './video-decoders.js';
 
-const VIDEO = { file: '/nowhere.mp4', width: 2, height: 2 };
+const VIDEO = { file: '/nowhere.mp4', width: 2, height: 2, rotation: 0 };
 
 /** A decoder of two frames, standing in for node-av's. */
 const twoFrames: VideoDecoder = async function* () {
@@ -33,6 +33,28 @@ describe('VideoDecoders', () => {
     for await (const frame of frames) got.push(frame[0]);
     expect(got).toEqual([1, 2]);
     expect(log).toEqual(['open node-av', 'close node-av']);
+  });
+
+  it('decodes a rotated file in an ffmpeg child even with node-av loaded', async () => {
+    const { log, opened } = openings();
+    const decoders = new VideoDecoders('node-av', '/bin/false', opened, () =>
+      Promise.resolve(twoFrames),
+    );
+    const decode = (await decoders.decoder())!;
+    for (const rotation of [90, 180, 270]) {
+      await expect(async () => {
+        for await (const _ of decode({ ...VIDEO, rotation }, 'bgr', new AbortController().signal));
+      }).rejects.toThrow(/ffmpeg exited with 1/);
+    }
+    const frames: Buffer[] = [];
+    for await (const frame of decode(VIDEO, 'bgr', new AbortController().signal))
+      frames.push(frame);
+    expect(frames).toHaveLength(2);
+    expect(log).toEqual([
+      ...Array<string[]>(3).fill(['open ffmpeg', 'close ffmpeg']).flat(),
+      'open node-av',
+      'close node-av',
+    ]);
   });
 
   it('falls back to an ffmpeg child when node-av cannot load', async () => {

@@ -14,6 +14,9 @@ export type DecoderOpened = (name: VideoDecoderName) => () => void;
  * Picks the decoder of video files once, on the first file watched: node-av
  * in process unless VIDEO_DECODER=ffmpeg, or when node-av cannot load (no
  * binary for this platform), an ffmpeg child. Undefined: neither is there.
+ * With node-av, a rotated file (a phone's portrait video) still decodes in
+ * an ffmpeg child, which turns its frames upright as the ffmpeg CLI does;
+ * node-av gives them as stored.
  */
 export class VideoDecoders {
   private readonly logger = new Logger('VideoDecoder');
@@ -31,11 +34,18 @@ export class VideoDecoders {
   }
 
   private async choose(): Promise<VideoDecoder | undefined> {
+    const child = this.ffmpeg
+      ? counted('ffmpeg', ffmpegDecoder(this.ffmpeg), this.opened)
+      : undefined;
     if (this.preferred === 'node-av') {
       try {
-        const decoder = counted('node-av', await this.loadNodeAv(), this.opened);
-        this.logger.log('video files decode in process (node-av)');
-        return decoder;
+        const inProcess = counted('node-av', await this.loadNodeAv(), this.opened);
+        this.logger.log(
+          `video files decode in process (node-av)${child ? ', rotated ones in ffmpeg children' : ''}`,
+        );
+        return child
+          ? (video, ...rest) => (video.rotation ? child : inProcess)(video, ...rest)
+          : inProcess;
       } catch (err) {
         this.logger.warn(
           `node-av cannot load (${(err as Error).message.split('\n')[0]}): ` +
@@ -43,9 +53,8 @@ export class VideoDecoders {
         );
       }
     }
-    if (!this.ffmpeg) return undefined;
-    this.logger.log(`video files decode in ffmpeg children (${this.ffmpeg})`);
-    return counted('ffmpeg', ffmpegDecoder(this.ffmpeg), this.opened);
+    if (child) this.logger.log(`video files decode in ffmpeg children (${this.ffmpeg})`);
+    return child;
   }
 }
 
