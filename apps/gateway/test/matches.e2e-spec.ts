@@ -199,19 +199,20 @@ describe('gateway /v1/matches -> soccer-service over real sockets', () => {
     const watch = grpcMethod('stream.Soccer', 'Watch');
     const count = (name: string, labels: Record<string, string> = {}) =>
       metricSum(soccerMetrics, name, { ...watch, ...labels });
+    const active = () => count('grpc_server_active_streams');
+    // Earlier tests' streams are over before the counts are taken: one still
+    // open would be counted cancelled here without having started here.
+    await expect.poll(active).toBe(0);
     const startedAtFirst = await count('grpc_server_started_total');
     const cancelledAtFirst = await count('grpc_server_handled_total', { grpc_code: 'CANCELLED' });
     const started = async () => (await count('grpc_server_started_total')) - startedAtFirst;
     const cancelled = async () =>
       (await count('grpc_server_handled_total', { grpc_code: 'CANCELLED' })) - cancelledAtFirst;
-    const active = () => count('grpc_server_active_streams');
     const cycle = async () => {
       const sse = await SseClient.open(`${base}/v1/matches/live/watch?fps=0`);
       expect((await sse.next())!.event).toBe('frame');
       sse.close();
     };
-    // Earlier tests' streams are over: from here on, every Watch is one of these cycles.
-    await expect.poll(active).toBe(0);
     const settled = async () => {
       const deadline = Date.now() + 30_000;
       while ((await cancelled()) < (await started()) || (await active()) > 0) {
