@@ -45,6 +45,16 @@ function listMatches(service: SoccerService) {
   );
 }
 
+/** What the ffmpeg CLI decodes `video` to: the reference bytes of every decoder. */
+async function cliFrames(video: string): Promise<Buffer> {
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', video, '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
 async function watchError(service: SoccerService, request: Partial<stream.Match>) {
   return (await watchAll(service, request).then(
     () => expect.fail('expected an error'),
@@ -126,21 +136,7 @@ describe('Watch and ListMatches', () => {
       const video = join(service.mediaDir, `${id}.mp4`);
       if (id !== 'clip') await makeTestVideo(video, size, 2);
       const [width, height] = size.split('x').map(Number) as [number, number];
-      const ffmpegArgs = [
-        '-v',
-        'error',
-        '-i',
-        video,
-        '-f',
-        'rawvideo',
-        '-pix_fmt',
-        'bgr24',
-        'pipe:1',
-      ];
-      const { stdout: expected } = await run('ffmpeg', ffmpegArgs, {
-        encoding: 'buffer',
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const expected = await cliFrames(video);
       expect(expected.length).toBe(50 * width * height * 3);
       const withChild = await startSoccerService({ VIDEO_DECODER: 'ffmpeg' });
       try {
@@ -163,6 +159,7 @@ describe('Watch and ListMatches', () => {
     const stored = join(service.mediaDir, 'stored.mp4');
     await makeTestVideo(stored, '320x180', 1);
     const withChild = await startSoccerService({ VIDEO_DECODER: 'ffmpeg' });
+    const turned: string[] = [];
     try {
       for (const [rotation, width, height] of [
         [90, 180, 320],
@@ -170,6 +167,7 @@ describe('Watch and ListMatches', () => {
       ] as const) {
         const id = `turned${rotation}`;
         const video = join(service.mediaDir, `${id}.mp4`);
+        turned.push(video);
         // A display matrix, as phones write for portrait video; the frames stay stored as 320x180.
         await run('ffmpeg', [
           '-v',
@@ -183,11 +181,7 @@ describe('Watch and ListMatches', () => {
           video,
         ]);
         await copyFile(video, join(withChild.mediaDir, `${id}.mp4`));
-        const { stdout: upright } = await run(
-          'ffmpeg',
-          ['-v', 'error', '-i', video, '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'],
-          { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-        );
+        const upright = await cliFrames(video);
         expect(upright.length).toBe(25 * width * height * 3);
         for (const decoding of [service, withChild]) {
           const frames = await watchAll(decoding, { id });
@@ -199,11 +193,11 @@ describe('Watch and ListMatches', () => {
         }
         const list = await listMatches(service);
         expect(list.matches.find((m) => m.id === id)).toMatchObject({ width, height });
-        await rm(video); // the listing test counts the files
       }
     } finally {
       await withChild.stop();
-      await rm(stored);
+      // The listing test counts the files, also after a failure here.
+      await Promise.all([stored, ...turned].map((file) => rm(file, { force: true })));
     }
   });
 

@@ -1,12 +1,14 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Test } from '@nestjs/testing';
 import { RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import { MEDIA_DIR, MEDIA_TOOLS } from '../media/media.module.js';
-import type { MediaTools } from '../media/media-tools.js';
+import { findMediaTools, type MediaTools } from '../media/media-tools.js';
 import { VideoDecoders } from './file/video-decoders.js';
 import { MatchCatalogService } from './match-catalog.service.js';
 
@@ -65,5 +67,60 @@ describe('MatchCatalogService without ffmpeg', () => {
   it('answers NOT_FOUND for a match that is neither built in nor a file', async () => {
     const err = (await catalog.open('nope').catch((e: unknown) => e)) as RpcException;
     expect(err.getError()).toMatchObject({ code: status.NOT_FOUND });
+  });
+});
+
+/** ffprobe and node-av, but no ffmpeg: a rotated file has nothing to turn it upright. */
+describe('MatchCatalogService with ffprobe but without ffmpeg', () => {
+  const run = promisify(execFile);
+  let mediaDir: string;
+  let catalog: MatchCatalogService;
+
+  beforeEach(async () => {
+    mediaDir = await mkdtemp(join(tmpdir(), 'catalog-'));
+    const stored = join(mediaDir, 'stored.mp4');
+    const quiet = ['-v', 'error', '-y'];
+    const frames = [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25',
+      '-t',
+      '1',
+      '-pix_fmt',
+      'yuv420p',
+    ];
+    await run('ffmpeg', [...quiet, ...frames, stored]);
+    // A display matrix, as phones write for portrait video.
+    const rotated = ['-c', 'copy', '-metadata:s:v:0', 'rotate=90'];
+    await run('ffmpeg', [...quiet, '-i', stored, ...rotated, join(mediaDir, 'portrait.mp4')]);
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        MatchCatalogService,
+        { provide: MEDIA_DIR, useValue: mediaDir },
+        { provide: MEDIA_TOOLS, useValue: { ffprobe: findMediaTools().ffprobe } },
+        {
+          provide: VideoDecoders,
+          useValue: new VideoDecoders('node-av', undefined, () => () => {}),
+        },
+      ],
+    }).compile();
+    catalog = moduleRef.get(MatchCatalogService);
+  });
+
+  afterEach(() => rm(mediaDir, { recursive: true, force: true }));
+
+  it('answers FAILED_PRECONDITION for a rotated file, before a frame is decoded', async () => {
+    const err = (await catalog.open('portrait').catch((e: unknown) => e)) as RpcException;
+    expect(err).toBeInstanceOf(RpcException);
+    expect(err.getError()).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      message: expect.stringContaining('rotated 90°') as unknown,
+    });
+  });
+
+  it('still opens an unrotated file in process', async () => {
+    const match = await catalog.open('stored');
+    expect(match).toMatchObject({ width: 320, height: 180 });
   });
 });

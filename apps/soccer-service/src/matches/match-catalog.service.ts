@@ -70,7 +70,10 @@ export class MatchCatalogService {
     );
   }
 
-  /** Opens match `id` (already validated): NOT_FOUND, or FAILED_PRECONDITION without ffprobe or a decoder. */
+  /**
+   * Opens match `id` (already validated): NOT_FOUND, or FAILED_PRECONDITION
+   * without ffprobe or a decoder, or for a rotated file without ffmpeg.
+   */
   async open(id: string): Promise<OpenMatch> {
     const spec = syntheticMatch(id);
     if (spec) {
@@ -100,6 +103,13 @@ export class MatchCatalogService {
         ? new RpcException({ code: status.DATA_LOSS, message: `match ${id}: ${err.message}` })
         : err;
     });
+    // Either decoder hands a rotated file to an ffmpeg child, the one that turns it upright.
+    if (info.rotation && !this.tools.ffmpeg) {
+      throw new RpcException({
+        code: status.FAILED_PRECONDITION,
+        message: `match ${id} is a video rotated ${info.rotation}°, and this server has no ffmpeg to turn it upright`,
+      });
+    }
     return {
       ...info,
       frames: (order, signal, target) => decode({ file, ...info }, order, signal, target),

@@ -41,7 +41,8 @@ export interface MediaTools {
  * it can be run), else the system's on PATH, else the ones shipped by the
  * optional npm packages, so `npm ci` alone gives the tools. Missing tools are
  * not fatal: without ffprobe, file matches answer FAILED_PRECONDITION and
- * synthetic ones still play; without ffmpeg, files decode only in process.
+ * synthetic ones still play; without ffmpeg, files decode only in process
+ * and a rotated one answers FAILED_PRECONDITION.
  */
 export function findMediaTools(ffmpegPath?: string, ffprobePath?: string): MediaTools {
   const ffmpeg = ffmpegPath || onPath('ffmpeg') || fromInstallerPackage('@ffmpeg-installer/ffmpeg');
