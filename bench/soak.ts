@@ -43,6 +43,16 @@ function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/**
+ * Open fds of each app once quiet() is over: read a second after its last
+ * scrape, whose server side may still be closing (a connection-close scrape
+ * left one fd open in ~15 % of immediate reads); a leaked fd stays.
+ */
+async function settledFds(watched: Watched[]): Promise<number[]> {
+  await sleep(1000);
+  return watched.map((w) => openFds(w.app.pid));
+}
+
 async function sample(w: Watched, atS: number): Promise<Sample> {
   const heapMB = (await w.inspector.liveHeapBytes()) / MB;
   return { atS, heapMB, rssMB: memory(w.app.pid).rssMB, fds: openFds(w.app.pid) };
@@ -151,7 +161,7 @@ export async function soak(ctx: BenchContext, ffmpeg: string): Promise<Section> 
     await sleep(ctx.quick ? 15_000 : 60_000);
     await warmUp.stop();
     await quiet(watched);
-    for (const w of watched) w.baselineFds = openFds(w.app.pid);
+    (await settledFds(watched)).forEach((fds, i) => (watched[i].baselineFds = fds));
     const before = await Promise.all(watched.map(async (w) => statuses(await scrape(w))));
 
     traffic = new SoakTraffic(base, video);
@@ -166,7 +176,7 @@ export async function soak(ctx: BenchContext, ffmpeg: string): Promise<Section> 
     }
     await traffic.stop();
     await quiet(watched);
-    const endFds = watched.map((w) => openFds(w.app.pid));
+    const endFds = await settledFds(watched);
     const after = await Promise.all(watched.map(async (w) => statuses(await scrape(w))));
 
     const rows: string[][] = [];
@@ -244,8 +254,9 @@ export async function soak(ctx: BenchContext, ffmpeg: string): Promise<Section> 
         `third cut off half-way on purpose). Every ${everyS} s each process's live heap is read ` +
         'after a forced full GC (inspector), with RSS and open fds. Heap growth is the ' +
         `least-squares slope over the last ${tailMinutes} min × ${tailMinutes} min; fds are ` +
-        'compared once every client is gone, to the baseline taken the same way after the ' +
-        'warm-up; errors are the apps’ own counts (HTTP statuses, gRPC codes served and called) ' +
+        'compared once every client is gone (read 1 s after the last scrape), to the baseline ' +
+        'taken the same way after the warm-up; errors are the apps’ own counts (HTTP statuses, ' +
+        'gRPC codes served and called) ' +
         'over the soak, provoked ones being 499 and CANCELLED (clients leaving).',
       columns: [
         'process',
