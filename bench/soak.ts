@@ -256,8 +256,8 @@ export async function soak(ctx: BenchContext, ffmpeg: string): Promise<Section> 
         `least-squares slope over the last ${tailMinutes} min × ${tailMinutes} min; fds are ` +
         'compared once every client is gone (read 1 s after the last scrape), to the baseline ' +
         'taken the same way after the warm-up; errors are the apps’ own counts (HTTP statuses, ' +
-        'gRPC codes served and called) ' +
-        'over the soak, provoked ones being 499 and CANCELLED (clients leaving).',
+        'gRPC codes served and called) over the soak, provoked ones being 499 and CANCELLED ' +
+        '(clients leaving).',
       columns: [
         'process',
         'RSS MB start / end / max',

@@ -119,7 +119,7 @@ describe('MatchCatalogService with ffprobe but without ffmpeg', () => {
     });
   });
 
-  it('still opens an unrotated file in process', async () => {
+  it('still opens an unrotated file', async () => {
     const match = await catalog.open('stored');
     expect(match).toMatchObject({ width: 320, height: 180 });
   });
