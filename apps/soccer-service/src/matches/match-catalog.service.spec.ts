@@ -12,6 +12,19 @@ import { findMediaTools, type MediaTools } from '../media/media-tools.js';
 import { VideoDecoders } from './file/video-decoders.js';
 import { MatchCatalogService } from './match-catalog.service.js';
 
+/** The catalog of `mediaDir` with only `tools` found on the machine, decoding in process (node-av). */
+async function catalogWith(mediaDir: string, tools: MediaTools): Promise<MatchCatalogService> {
+  const moduleRef = await Test.createTestingModule({
+    providers: [
+      MatchCatalogService,
+      { provide: MEDIA_DIR, useValue: mediaDir },
+      { provide: MEDIA_TOOLS, useValue: tools },
+      { provide: VideoDecoders, useValue: new VideoDecoders('node-av', undefined, () => () => {}) },
+    ],
+  }).compile();
+  return moduleRef.get(MatchCatalogService);
+}
+
 /** The catalog on a machine where neither ffmpeg nor ffprobe could be found. */
 describe('MatchCatalogService without ffmpeg', () => {
   let mediaDir: string;
@@ -20,20 +33,8 @@ describe('MatchCatalogService without ffmpeg', () => {
   beforeEach(async () => {
     mediaDir = await mkdtemp(join(tmpdir(), 'catalog-'));
     await writeFile(join(mediaDir, 'final.mp4'), 'bytes of a video');
-    const noTools: MediaTools = {};
-    const moduleRef = await Test.createTestingModule({
-      providers: [
-        MatchCatalogService,
-        { provide: MEDIA_DIR, useValue: mediaDir },
-        { provide: MEDIA_TOOLS, useValue: noTools },
-        // node-av is there, but the probe needs ffprobe.
-        {
-          provide: VideoDecoders,
-          useValue: new VideoDecoders('node-av', undefined, () => () => {}),
-        },
-      ],
-    }).compile();
-    catalog = moduleRef.get(MatchCatalogService);
+    // node-av is there, but the probe needs ffprobe.
+    catalog = await catalogWith(mediaDir, {});
   });
 
   afterEach(() => rm(mediaDir, { recursive: true, force: true }));
@@ -94,18 +95,7 @@ describe('MatchCatalogService with ffprobe but without ffmpeg', () => {
     // A display matrix, as phones write for portrait video.
     const rotated = ['-c', 'copy', '-metadata:s:v:0', 'rotate=90'];
     await run('ffmpeg', [...quiet, '-i', stored, ...rotated, join(mediaDir, 'portrait.mp4')]);
-    const moduleRef = await Test.createTestingModule({
-      providers: [
-        MatchCatalogService,
-        { provide: MEDIA_DIR, useValue: mediaDir },
-        { provide: MEDIA_TOOLS, useValue: { ffprobe: findMediaTools().ffprobe } },
-        {
-          provide: VideoDecoders,
-          useValue: new VideoDecoders('node-av', undefined, () => () => {}),
-        },
-      ],
-    }).compile();
-    catalog = moduleRef.get(MatchCatalogService);
+    catalog = await catalogWith(mediaDir, { ffprobe: findMediaTools().ffprobe });
   });
 
   afterEach(() => rm(mediaDir, { recursive: true, force: true }));
