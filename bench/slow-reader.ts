@@ -161,8 +161,8 @@ export async function slowReader(ctx: BenchContext): Promise<Section> {
       ],
       notes: [
         `Frames read: ${direct.frames} direct, ${viaGateway.frames} through the gateway; soccer-service ` +
-          `sent ${framesSent} in all (the gateway's shared upstream of live runs at 25 fps and drops ` +
-          'frames for the slow viewer; the direct call is paced by its reader).',
+          `sent ${framesSent} in all (the gateway's shared upstream of live is read only while a viewer ` +
+          'would take a frame; the direct call is paced by its reader).',
         ...(ctx.quick
           ? ['bench:quick reads for 15 s; the bar is for a long stream (60 s in npm run bench).']
           : []),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppStack } from '../../../test/support/app-stack.js';
 import { grpcMethod, metricSum } from '../../../test/support/metrics.js';
@@ -99,6 +100,31 @@ describe('gateway watch multicast', () => {
     await frameSeqs(others, 3);
     others.close();
     await expect.poll(activeWatches).toBe(0);
+  });
+
+  it('a lone slow viewer paces the shared call: soccer-service sends no frames it cannot take', async () => {
+    const framesSent = () => metricSum(soccerMetrics, 'soccer_watch_frames_sent_total');
+    // The gateway's own count of its Watch calls that ended cancelled.
+    const cancelledHere = () =>
+      metricSum(`${base}/metrics`, 'grpc_client_handled_total', {
+        ...WATCH,
+        grpc_code: 'CANCELLED',
+      });
+    const viewer = await open('/v1/matches/live/watch?encoding=raw');
+    await frameSeqs(viewer, 1);
+    viewer.res.pause();
+    // Meanwhile the socket buffers between the gateway and the viewer fill up.
+    await sleep(2000);
+    const sentBefore = await framesSent();
+    await sleep(3000);
+    // Read regardless of viewers, the call would go on at 25 fps: 75 frames in these 3 s.
+    expect((await framesSent()) - sentBefore).toBeLessThan(25);
+
+    // Leaving while a frame waits for it: the call still ends, on both sides.
+    const cancelledBefore = await cancelledHere();
+    viewer.close();
+    await expect.poll(activeWatches).toBe(0);
+    await expect.poll(async () => (await cancelledHere()) - cancelledBefore).toBe(1);
   });
 
   it('viewers of a finite match each get their own stream from the first frame', async () => {

@@ -110,6 +110,27 @@ describe('Watch cancellation and back-pressure', () => {
     await expect.poll(() => watchCounts.cancelled(service), { timeout: 1000 }).toBe(before + 1);
   });
 
+  it('a paced watch of the live match that stalls goes on from the present, skipping what it missed', async () => {
+    const call = watch(service, { id: 'live', fps: 25 });
+    call.on('error', () => undefined); // cancelled at the end
+    const seqs: number[] = [];
+    call.on('data', (video: stream.Video) => seqs.push(video.seq));
+    await expect.poll(() => seqs.length).toBeGreaterThan(0);
+    call.pause();
+    await sleep(3000); // 75 frames due meanwhile
+    const beforeStall = seqs.length;
+    call.resume();
+    await expect
+      .poll(() => seqs.length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(beforeStall + 40);
+    call.cancel();
+    // What the buffers held comes first, in order; then the present, not a
+    // burst of every frame in between.
+    const steps = seqs.slice(1).map((seq, i) => seq - seqs[i]);
+    expect(steps.every((step) => step >= 1)).toBe(true);
+    expect(Math.max(...steps)).toBeGreaterThanOrEqual(25);
+  });
+
   it(
     'a reader taking 1 frame/s holds the producer back, and memory stays flat',
     { timeout: 180_000 },

@@ -15,6 +15,7 @@ export {
 export * from './unary-deadline.interceptor.js';
 export * from './call-deadline.js';
 export * from './answer-lost-retry.interceptor.js';
+export * from './read-gate.js';
 export * from './grpc-client.js';
 export * from './encoded-message.js';
 export * from './health-client.js';

@@ -4,7 +4,7 @@ import { ClientsModule, type ClientGrpc } from '@nestjs/microservices';
 import type { Client } from '@grpc/grpc-js';
 import { GrpcTelemetry } from '#observability';
 import { cheesefarm, stream } from '#proto';
-import { describeClientSecurity, grpcClientOptions, TlsMetrics } from '#grpc';
+import { describeClientSecurity, grpcClientOptions, readGateInterceptor, TlsMetrics } from '#grpc';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { backendClientConfig, clientSecurityEnv } from './backend-client-config.js';
 import type { SoccerRawClient } from './soccer-raw-client.js';
@@ -46,11 +46,11 @@ export const SOCCER_RAW_CLIENT = Symbol('stream.Soccer raw');
         name: SOCCER_CLIENT,
         inject: [ConfigService, GrpcTelemetry],
         useFactory: (config: ConfigService<GatewayEnv, true>, telemetry: GrpcTelemetry) =>
-          grpcClientOptions(
-            'soccer',
-            backendClientConfig('soccer', config),
-            telemetry.clientInterceptors,
-          ),
+          grpcClientOptions('soccer', backendClientConfig('soccer', config), [
+            ...telemetry.clientInterceptors,
+            // A live match's shared Watch is read as fast as its viewers take frames.
+            readGateInterceptor,
+          ]),
       },
     ]),
   ],

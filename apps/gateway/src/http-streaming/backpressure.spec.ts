@@ -38,6 +38,22 @@ describe('LatestWins', () => {
     expect(written).toEqual(['f1', 'f4', 'f5']);
   });
 
+  it('is ready while the socket takes writes, and says so once it takes them again', async () => {
+    const { out, written, readAll } = stalledSocket();
+    const frames = new LatestWins<string>(out, (s) => out.write(s));
+    const readyAgain = vi.fn();
+    frames.onReady(readyAgain);
+    expect(frames.ready).toBe(true);
+    frames.offer('f1'); // the socket is now full
+    frames.offer('f2');
+    expect(frames.ready).toBe(false);
+    expect(readyAgain).not.toHaveBeenCalled();
+    await readAll(); // f2 goes out on the first drain, and is taken too
+    expect(written).toEqual(['f1', 'f2']);
+    expect(frames.ready).toBe(true);
+    expect(readyAgain).toHaveBeenCalledTimes(1);
+  });
+
   it('flush writes the held item at once (the last frame before the end)', () => {
     const { out } = stalledSocket();
     const handed: string[] = [];

@@ -1,14 +1,21 @@
 import type { Writable } from 'node:stream';
 
+/** Whether a reader would take an item now, and who to tell each time it can again. */
+export interface Demand {
+  readonly ready: boolean;
+  onReady(listener: () => void): void;
+}
+
 /**
  * "Latest frame wins": while the socket is not writable, only the newest
  * item is kept (replacing the one before) and written on 'drain'. A slow
  * reader gets fewer frames, never a growing queue: at most one item waits.
  */
-export class LatestWins<T> {
+export class LatestWins<T> implements Demand {
   private waiting = false;
   private held: T | undefined;
   private skipped = 0;
+  private readyListener: (() => void) | undefined;
 
   constructor(
     private readonly out: Writable,
@@ -18,6 +25,16 @@ export class LatestWins<T> {
   /** Items replaced before they could be written. */
   get dropped(): number {
     return this.skipped;
+  }
+
+  /** An item offered now would be written at once. */
+  get ready(): boolean {
+    return !this.waiting && !this.out.destroyed;
+  }
+
+  /** `listener` runs each time the socket drained and took what was held. */
+  onReady(listener: () => void): void {
+    this.readyListener = listener;
   }
 
   offer(item: T): void {
@@ -50,6 +67,7 @@ export class LatestWins<T> {
     const held = this.held;
     this.held = undefined;
     if (held !== undefined) this.offer(held);
+    if (!this.waiting) this.readyListener?.();
   };
 }
 

@@ -19,6 +19,8 @@ export interface OpenMatch {
   width: number;
   height: number;
   fps: number;
+  /** Endless, watched from "now": a paced Watch skips the frames a slow reader missed. */
+  live?: boolean;
   /**
    * Frames as H x W x 3 bytes, produced as they are pulled; written into
    * the buffers `target` gives, when given.
@@ -79,6 +81,7 @@ export class MatchCatalogService {
     if (spec) {
       return {
         ...spec,
+        live: spec.frames === undefined,
         frames: (order, signal, target) => syntheticFrames(spec, order, signal, target),
       };
     }

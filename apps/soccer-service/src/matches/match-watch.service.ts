@@ -128,6 +128,9 @@ export class MatchWatchService implements BeforeApplicationShutdown {
       if (pace) {
         const wait = started + seq * pace - performance.now();
         if (wait > 0) await sleep(wait, undefined, { signal });
+        // After a stall (a slow reader), live goes on from the present: the
+        // frames it missed are skipped, not sent in a burst to catch up.
+        else if (match.live) seq += Math.floor(-wait / pace);
       }
       const ptsMs = Math.round(seq * frameMs);
       if (raw) {

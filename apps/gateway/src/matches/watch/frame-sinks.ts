@@ -1,16 +1,20 @@
 import type { ServerResponse } from 'node:http';
 import { stream } from '#proto';
 import type { ApiErrorBody, FrameEvent } from '../../openapi/models.js';
-import { LatestWins } from '../../http-streaming/backpressure.js';
+import { LatestWins, type Demand } from '../../http-streaming/backpressure.js';
 import { SseWriter } from '../../http-streaming/sse-writer.js';
 import type { StreamSink } from '../../http-streaming/stream-relay.js';
 import { MjpegWriter } from './mjpeg-writer.js';
 
 /**
  * Where a match's frames go: one HTTP response in one format (a
- * StreamRelay sink). A slow reader gets the latest frame, not all of them.
+ * StreamRelay sink). A slow reader gets the latest frame, not all of them;
+ * `frames` says whether it would take one now (a shared live Watch is read
+ * as fast as its fastest viewer).
  */
-export type FrameSink = StreamSink<stream.Video>;
+export interface FrameSink extends StreamSink<stream.Video> {
+  readonly frames: Demand;
+}
 
 /** A frame as the SSE `frame` event's JSON (and an NDJSON `result`) carries it. */
 export function toFrameEvent(video: stream.Video): FrameEvent {
@@ -41,7 +45,7 @@ export function sseFrameEvent(video: stream.Video): Buffer {
 
 /** `event: frame` per frame, `event: end` at the end, `event: error` on failure. */
 export class SseFrameSink implements FrameSink {
-  private readonly frames: LatestWins<stream.Video>;
+  readonly frames: LatestWins<stream.Video>;
 
   constructor(private readonly sse: SseWriter) {
     // Base64 and JSON only for frames that are actually written.
@@ -74,7 +78,7 @@ export class SseFrameSink implements FrameSink {
 /** One JPEG part per frame; ends with the closing delimiter, or is cut off on failure. */
 export class MjpegFrameSink implements FrameSink {
   private readonly mjpeg: MjpegWriter;
-  private readonly frames: LatestWins<stream.Video>;
+  readonly frames: LatestWins<stream.Video>;
 
   constructor(res: ServerResponse) {
     this.mjpeg = new MjpegWriter(res);

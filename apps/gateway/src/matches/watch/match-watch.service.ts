@@ -1,6 +1,7 @@
 import { GatewayTimeoutException, Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Metadata } from '@grpc/grpc-js';
+import type { GatedCallOptions } from '#grpc';
 import type { FastifyReply } from 'fastify';
 import type { Observable } from 'rxjs';
 import { stream } from '#proto';
@@ -49,21 +50,31 @@ export class MatchWatchService {
     const sink = acceptsNdjson(reply.request.headers.accept)
       ? new NdjsonFrameSink(reply.raw)
       : new SseFrameSink(this.sseWriters.create(reply.raw));
-    return this.relay(request, await this.frames(request), reply, sink);
+    return this.relay(request, await this.frames(request, sink), reply, sink);
   }
 
   /** Streams `id` as `multipart/x-mixed-replace` JPEGs for an `<img>`. */
   async mjpeg(id: string, query: MjpegQuery, reply: FastifyReply): Promise<void> {
     const request = watchRequest(id, query, stream.Encoding.JPEG);
-    return this.relay(request, await this.frames(request), reply, new MjpegFrameSink(reply.raw));
+    const sink = new MjpegFrameSink(reply.raw);
+    return this.relay(request, await this.frames(request, sink), reply, sink);
   }
 
-  /** A live match's viewers share one upstream Watch (SharedWatches); others get their own. */
-  private async frames(request: stream.Match): Promise<Observable<stream.Video>> {
-    const open = (r: stream.Match) => this.soccer.watch(r, new Metadata());
-    return (await this.liveMatches.isLive(request.id))
-      ? this.sharedWatches.frames(request, open)
-      : open(request);
+  /**
+   * A live match's viewers share one upstream Watch (SharedWatches), read as
+   * fast as the fastest of them takes frames; others get their own.
+   */
+  private async frames(request: stream.Match, sink: FrameSink): Promise<Observable<stream.Video>> {
+    if (!(await this.liveMatches.isLive(request.id))) {
+      return this.soccer.watch(request, new Metadata());
+    }
+    // Nest's ClientGrpc hands its arguments on to grpc-js, call options included.
+    const soccer = this.soccer as unknown as GatedWatchClient;
+    return this.sharedWatches.frames(
+      request,
+      (shared, readGate) => soccer.watch(shared, new Metadata(), { readGate }),
+      sink.frames,
+    );
   }
 
   private relay(
@@ -84,6 +95,15 @@ export class MatchWatchService {
       name: `Watch ${request.id}`,
     }).started;
   }
+}
+
+/** `Soccer.Watch` as ClientGrpc runs it, with grpc-js call options (a ReadGate: the soccer client's readGateInterceptor). */
+interface GatedWatchClient {
+  watch(
+    request: stream.Match,
+    metadata: Metadata,
+    options: GatedCallOptions,
+  ): Observable<stream.Video>;
 }
 
 function watchRequest(id: string, query: MjpegQuery, encoding: stream.Encoding): stream.Match {

@@ -32,7 +32,7 @@ function frameLine(video: stream.Video): Buffer {
  * the end of the match. A slow reader gets the latest frame, as with SSE.
  */
 export class NdjsonFrameSink implements FrameSink {
-  private readonly frames: LatestWins<stream.Video>;
+  readonly frames: LatestWins<stream.Video>;
 
   constructor(private readonly res: ServerResponse) {
     this.frames = new LatestWins(res, (video) => this.write(frameLine(video)));
