@@ -12,7 +12,7 @@ import { VideoDecoders } from './file/video-decoders.js';
 import type { FrameTarget } from './frame-target.js';
 import type { PixelOrder } from './synthetic/pitch-renderer.js';
 import { syntheticFrames } from './synthetic/synthetic-frames.js';
-import { SYNTHETIC_MATCHES, syntheticMatch } from './synthetic/synthetic-matches.js';
+import { isLiveMatch, SYNTHETIC_MATCHES, syntheticMatch } from './synthetic/synthetic-matches.js';
 
 /** A match ready to be watched: its frame geometry and a way to pull its frames. */
 export interface OpenMatch {
@@ -53,7 +53,7 @@ export class MatchCatalogService {
       width: m.width,
       height: m.height,
       fps: m.fps,
-      live: m.frames === undefined,
+      live: isLiveMatch(m),
     }));
     // No readable MEDIA_DIR: the built-in matches only (health reports the directory).
     const names = await readdir(this.mediaDir).catch((err: NodeJS.ErrnoException) => {
@@ -81,7 +81,7 @@ export class MatchCatalogService {
     if (spec) {
       return {
         ...spec,
-        live: spec.frames === undefined,
+        live: isLiveMatch(spec),
         frames: (order, signal, target) => syntheticFrames(spec, order, signal, target),
       };
     }

@@ -20,6 +20,11 @@ export function syntheticMatch(id: string): SyntheticMatchSpec | undefined {
   return SYNTHETIC_MATCHES.find((m) => m.id === id);
 }
 
+/** An endless match: watched from "now" (ListMatches' `live`). */
+export function isLiveMatch(spec: SyntheticMatchSpec): boolean {
+  return spec.frames === undefined;
+}
+
 /** Synthetic ids are reserved: no upload may take them. */
 export function isSyntheticMatchId(id: string): boolean {
   return syntheticMatch(id) !== undefined;
