@@ -7,9 +7,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 
-/** Static `import … from 'x'`, `export … from 'x'`, `import('x')`, `import 'x'`. */
-const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)(['"])([^'"]+)\1/g;
+/**
+ * Static and dynamic imports and re-exports, found by TypeScript's scanner so
+ * that comments and strings never count (a regex once took `from "now"` in a
+ * comment for a package).
+ */
+function importSpecifiers(file: string): string[] {
+  return ts
+    .preProcessFile(readFileSync(file, 'utf8'), true, true)
+    .importedFiles.map((ref) => ref.fileName);
+}
 
 /** The packages (by name) reachable from `entries` (paths relative to `root`). */
 export function runtimePackages(root: string, entries: string[]): Map<string, string> {
@@ -26,7 +35,7 @@ export function runtimePackages(root: string, entries: string[]): Map<string, st
     if (seen.has(file)) continue;
     seen.add(file);
     if (!existsSync(file)) throw new Error(`${relative(root, file)} is not built (npm run build)`);
-    for (const [, , specifier] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    for (const specifier of importSpecifiers(file)) {
       if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier));
       else if (specifier.startsWith('#')) {
         const target = pkg.imports?.[specifier]?.default;

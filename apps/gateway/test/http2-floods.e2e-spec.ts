@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { constants } from 'node:http2';
+import { setImmediate } from 'node:timers/promises';
 import type { AppProcess } from '#launcher';
 import { parsePrometheusText, sampleSum } from '#observability';
 import { AppStack } from '../../../test/support/app-stack.js';
@@ -21,6 +22,8 @@ const RESETS = 5000;
 const FLOOD = HTTP2_MAX_CONCURRENT_STREAMS + 50;
 const WATCH = '/v1/matches/live/watch?fps=1';
 const WATCH_ROUTE = { route: '/v1/matches/:id/watch' };
+/** Connections a rapid-reset test may need before one reads the server's GOAWAY (rapidReset). */
+const ATTEMPTS = 3;
 /** Every wait on the gateway ends by this (a test that passes never waits for it). */
 const WAIT_MS = 30_000;
 
@@ -86,36 +89,54 @@ describe('gateway HTTP/2 listener under stream floods', () => {
   });
 
   /**
-   * Opens and resets /healthz streams on `attacker`, `batch` per write, until
-   * the server's GOAWAY (or RESETS, or WAIT_MS): after each batch, as soon as
-   * the socket takes more, or, `paced`, once the server has read the batch
-   * (a PING's round trip). Returns the streams the server took (GOAWAY's last
-   * stream), the requests that reached Fastify (counted on their close, also
-   * when reset) and the seconds it all took.
+   * Opens and resets /healthz streams on a new connection, `batch` per
+   * write, until the server ends it (or RESETS, or WAIT_MS): after each
+   * batch, as soon as the socket takes more (reading what the server sent
+   * first), or, `paced`, once the server has read the batch (a PING's round
+   * trip). The server must end the connection with GOAWAY (INTERNAL_ERROR),
+   * having handled at most `bound(seconds)` requests (counted by Fastify on
+   * their close, also when reset).
+   *
+   * The server may reset the connection right after its GOAWAY, while the
+   * attacker still writes; Node then destroys the attacker's socket before
+   * reading the GOAWAY (about 1 attack in 100 on a busy machine). Such an
+   * attack is held to the same bound on handled requests and made again on
+   * another connection, up to ATTEMPTS times, until one reads the GOAWAY.
+   * Returns that attack's streams taken (GOAWAY's last stream) and seconds.
    */
-  async function rapidReset(attacker: RawHttp2Session, batch: number, paced: boolean) {
-    const handledBefore = await metric('http_requests_total', { route: '/healthz' });
-    const started = performance.now();
-    const deadline = Date.now() + WAIT_MS;
-    while (attacker.opened < RESETS && !attacker.goaway && !attacker.closed) {
-      attacker.openStreams('/healthz', batch, { reset: true });
-      if (paced) await attacker.roundTrip(WAIT_MS);
-      else await attacker.until(() => attacker.writable || attacker.goaway !== undefined, WAIT_MS);
-      if (Date.now() > deadline) break;
+  async function rapidReset(batch: number, paced: boolean, bound: (seconds: number) => number) {
+    for (let attempt = 1; ; attempt++) {
+      const attacker = await rawSession();
+      const handledBefore = await metric('http_requests_total', { route: '/healthz' });
+      const started = performance.now();
+      const deadline = Date.now() + WAIT_MS;
+      while (attacker.opened < RESETS && !attacker.goaway && !attacker.closed) {
+        if (!paced) await setImmediate();
+        attacker.openStreams('/healthz', batch, { reset: true });
+        if (paced) await attacker.roundTrip(WAIT_MS);
+        else
+          await attacker.until(() => attacker.writable || attacker.goaway !== undefined, WAIT_MS);
+        if (Date.now() > deadline) break;
+      }
+      const ended = await attacker.until(() => attacker.goaway !== undefined, WAIT_MS);
+      expect(ended || attacker.resetByServer).toBe(true);
+      const seconds = (performance.now() - started) / 1000;
+      // The server then closes the connection itself.
+      expect(await attacker.until(() => attacker.closed, WAIT_MS)).toBe(true);
+      const handled = (await metric('http_requests_total', { route: '/healthz' })) - handledBefore;
+      expect(handled).toBeLessThanOrEqual(bound(seconds));
+      const sent = `rapid reset${paced ? ', paced' : ''}: ${attacker.opened} streams sent in ${seconds.toFixed(2)} s`;
+      if (attacker.goaway) {
+        expect(attacker.goaway.errorCode).toBe(constants.NGHTTP2_INTERNAL_ERROR);
+        const taken = streamsUpTo(attacker.goaway.lastStreamId);
+        console.log(
+          `${sent}; GOAWAY (INTERNAL_ERROR) after stream ${taken}; ${handled} requests handled`,
+        );
+        return { taken, seconds };
+      }
+      console.log(`${sent}; reset by the server, GOAWAY unread; ${handled} requests handled`);
+      expect(attempt).toBeLessThan(ATTEMPTS);
     }
-    expect(await attacker.until(() => attacker.goaway !== undefined, WAIT_MS)).toBe(true);
-    const seconds = (performance.now() - started) / 1000;
-    expect(attacker.goaway!.errorCode).toBe(constants.NGHTTP2_INTERNAL_ERROR);
-    // The server then closes the connection itself.
-    expect(await attacker.until(() => attacker.closed, WAIT_MS)).toBe(true);
-    const handled = (await metric('http_requests_total', { route: '/healthz' })) - handledBefore;
-    const taken = streamsUpTo(attacker.goaway!.lastStreamId);
-    console.log(
-      `rapid reset${paced ? ', paced' : ''}: ${attacker.opened} streams sent in ` +
-        `${seconds.toFixed(2)} s; GOAWAY (INTERNAL_ERROR) after stream ${taken}; ` +
-        `${handled} requests handled`,
-    );
-    return { taken, handled, seconds };
   }
 
   /** Resets the gateway allows: a burst, then a rate per second (nghttp2's token bucket). */
@@ -124,15 +145,14 @@ describe('gateway HTTP/2 listener under stream floods', () => {
 
   it(`rapid reset: ${RESETS} streams opened and reset in one go are cut off at the stream limit; the gateway serves on`, async () => {
     const bystander = await rawSession();
-    const { taken, handled, seconds } = await rapidReset(await rawSession(), 100, false);
     // The streams it takes (and sees reset) count against the reset budget.
     // Read together, reset streams also pile up until the gateway holds
     // HTTP2_MAX_CONCURRENT_STREAMS; it refuses the next ones, and closes the
     // connection after MAX_REFUSED_STREAMS_PER_SESSION refusals (Node refuses
     // one more, and gives up on the next).
-    const bound = resetBudget(seconds) + MAX_REFUSED_STREAMS_PER_SESSION + 2;
-    expect(taken).toBeLessThanOrEqual(bound);
-    expect(handled).toBeLessThanOrEqual(bound);
+    const bound = (seconds: number) => resetBudget(seconds) + MAX_REFUSED_STREAMS_PER_SESSION + 2;
+    const { taken, seconds } = await rapidReset(100, false, bound);
+    expect(taken).toBeLessThanOrEqual(bound(seconds));
     // Another connection, open all along, and a new one are served.
     bystander.openStreams('/healthz', 1);
     expect(await bystander.until(() => bystander.answered.size === 1, WAIT_MS)).toBe(true);
@@ -142,11 +162,11 @@ describe('gateway HTTP/2 listener under stream floods', () => {
 
   it(`rapid reset, each batch read before the next: GOAWAY once the reset budget (${HTTP2_STREAM_RESET_BURST}, then ${HTTP2_STREAM_RESET_RATE}/s) is spent`, async () => {
     const batch = 10;
-    const { taken, handled, seconds } = await rapidReset(await rawSession(), batch, true);
     // Never more than `batch` streams open at once: only the budget stops it
     // (Node's default, 1000, would let five times as many through).
-    expect(taken).toBeLessThanOrEqual(resetBudget(seconds) + batch);
-    expect(handled).toBeLessThanOrEqual(resetBudget(seconds) + batch);
+    const bound = (seconds: number) => resetBudget(seconds) + batch;
+    const { taken, seconds } = await rapidReset(batch, true, bound);
+    expect(taken).toBeLessThanOrEqual(bound(seconds));
     await expectServing();
   });
 

@@ -76,6 +76,12 @@ export class RawHttp2Session {
   readonly resets = new Map<number, number>();
   goaway?: Goaway;
   closed = false;
+  /**
+   * The server reset the connection (a write failed with EPIPE or
+   * ECONNRESET). Node then destroys the socket before reading what is still
+   * in it, so a GOAWAY the server sent just before may never be seen.
+   */
+  resetByServer = false;
   private pingsSent = 0;
   private pingsAcked = 0;
   private nextStreamId = 1;
@@ -87,7 +93,9 @@ export class RawHttp2Session {
     private readonly ackSettings: boolean,
   ) {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
-    socket.on('error', () => undefined); // a reset by the server: `closed` says it
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') this.resetByServer = true;
+    });
     socket.on('drain', () => this.wake());
     socket.on('close', () => {
       this.closed = true;
