@@ -1,6 +1,7 @@
 /**
  * `POST /v1/cheese/orders` through the gateway (autocannon, 64 connections)
- * vs the same calls made directly to cheese-service (h2load, 64 connections).
+ * vs the same calls made directly to cheese-service (h2load, 64 connections),
+ * and, as the floor under both bars, through a bare Fastify + grpc-js gateway.
  */
 import { autocannon } from './support/autocannon.js';
 import type { BenchContext } from './support/context.js';
@@ -9,7 +10,14 @@ import { checkOrders } from './support/grpc-clients.js';
 import { h2load, ORDER_PATH, orderBody, type LoadResult } from './support/h2load.js';
 import { CpuWindow } from './support/proc-stats.js';
 import { check, type Section } from './support/results.js';
-import { startApp, startGateway, stopAll, type StartedApp } from './support/servers.js';
+import {
+  startApp,
+  startBareGateway,
+  startGateway,
+  stopAll,
+  type Server,
+  type StartedApp,
+} from './support/servers.js';
 import { fmt, median, rotate } from './support/stats.js';
 import type { Tools } from './support/tools.js';
 
@@ -29,27 +37,20 @@ function withCpu(r: LoadResult, cpu: CpuWindow): Sample {
 export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Section> {
   let cheese: StartedApp | undefined;
   let gateway: StartedApp | undefined;
+  let bare: Server | undefined;
   try {
     cheese = await startApp(ctx, 'gateway-orders', 'cheese-service', { CHEESE_PREP_MS: '0' });
     gateway = await startGateway(ctx, 'gateway-orders', { cheese });
+    bare = await startBareGateway(ctx, 'gateway-orders', cheese);
     await checkOrders(`127.0.0.1:${cheese.port}`);
-    const answer = await fetch(`http://127.0.0.1:${gateway.port}/v1/cheese/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: BODY,
-    });
-    const cheeseJson = (await answer.json()) as { type?: unknown; age?: unknown };
-    if (answer.status !== 200 || cheeseJson.type !== 'BRIE' || typeof cheeseJson.age !== 'number') {
-      throw new Error(`gateway order answered ${answer.status} ${JSON.stringify(cheeseJson)}`);
-    }
+    for (const g of [gateway, bare]) await checkGatewayOrder(g);
 
     const secs = seconds(ctx, 10, 3);
     const body = await orderBody(ctx.tmp);
-    const pids = [gateway.pid, cheese.pid];
-    const viaGateway = async (s: number) => {
-      const cpu = new CpuWindow(pids);
+    const via = async (g: Server, s: number) => {
+      const cpu = new CpuWindow([g.pid, cheese!.pid]);
       const r = await autocannon({
-        url: `http://127.0.0.1:${gateway!.port}/v1/cheese/orders`,
+        url: `http://127.0.0.1:${g.port}/v1/cheese/orders`,
         connections: CONNECTIONS,
         seconds: s,
         method: 'POST',
@@ -59,7 +60,7 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
     };
     let directRequests = 5000;
     const direct = async () => {
-      const cpu = new CpuWindow(pids);
+      const cpu = new CpuWindow([gateway!.pid, cheese!.pid]);
       const r = await h2load(tools.h2load!, {
         url: `http://127.0.0.1:${cheese!.port}${ORDER_PATH}`,
         body,
@@ -71,13 +72,14 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
       return withCpu(r, cpu);
     };
 
-    // Warm-up of both paths; the direct one also sizes its runs to ~secs.
-    await viaGateway(ctx.quick ? 1 : 3);
+    // Warm-up of every path; the direct one also sizes its runs to ~secs.
+    for (const g of [gateway, bare]) await via(g, ctx.quick ? 1 : 3);
     directRequests = Math.max(2000, Math.round((await direct()).rps * secs));
 
     const contenders = [
-      { name: 'gateway (HTTP → gRPC)', run: () => viaGateway(secs) },
+      { name: 'gateway (HTTP → gRPC)', run: () => via(gateway!, secs) },
       { name: 'direct gRPC', run: direct },
+      { name: `${bare.name} (floor)`, run: () => via(bare!, secs) },
     ];
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ctx.rounds; round++) {
@@ -87,7 +89,9 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
       }
     }
     const [gw, dir] = contenders.map((c) => samples.get(c.name)!);
-    const ratio = median(gw.map((s, i) => s.rps / dir[i].rps));
+    /** Median over rounds of a path's rate over the direct one's in the same round. */
+    const toDirect = (runs: Sample[]) => median(runs.map((s, i) => s.rps / dir[i].rps));
+    const ratio = toDirect(gw);
     const p99 = median(gw.map((s) => s.p99Ms));
     return {
       id: 'gateway-orders',
@@ -107,18 +111,19 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
         'cheese µs/call',
         '× direct',
       ],
-      rows: contenders.map((c, k) => {
+      rows: contenders.map((c) => {
         const runs = samples.get(c.name)!;
+        const http = c.run !== direct;
         return [
           c.name,
           fmt(median(runs.map((r) => r.rps))),
           fmt(median(runs.map((r) => r.p50Ms))),
           fmt(median(runs.map((r) => r.p99Ms))),
-          k === 0 ? fmt(median(runs.map((r) => r.cpu[0])), 0) : '–',
-          k === 0 ? fmt(median(runs.map((r) => r.usPerCall[0])), 0) : '–',
+          http ? fmt(median(runs.map((r) => r.cpu[0])), 0) : '–',
+          http ? fmt(median(runs.map((r) => r.usPerCall[0])), 0) : '–',
           fmt(median(runs.map((r) => r.cpu[1])), 0),
           fmt(median(runs.map((r) => r.usPerCall[1])), 0),
-          k === 0 ? fmt(ratio) : '1',
+          http ? fmt(toDirect(runs)) : '1',
         ];
       }),
       checks: [
@@ -145,9 +150,27 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
           'generator on one address would otherwise be throttled.',
         'On 2 cores the gateway run shares them between autocannon, the gateway and cheese-service; ' +
           'the direct run between h2load and cheese-service.',
+        'The floor row (no bar) is bench/reference/bare-gateway.ts: the same route on bare Fastify ' +
+          'with a bare grpc-js client, doing only what any gateway must (the JSON body checked by a ' +
+          "compiled schema, the call, the JSON answer) and the gateway's own request line, with none " +
+          "of the gateway's other features (API keys, request ids, metrics, security headers, CORS, " +
+          'retries, Nest). Its ratio and p99 show what the least a Node gateway does reaches on this machine.',
       ],
     };
   } finally {
-    await stopAll(gateway, cheese);
+    await stopAll(bare, gateway, cheese);
+  }
+}
+
+/** One order through `gateway` (the app or the bare floor), checked before any load. */
+async function checkGatewayOrder(gateway: Server): Promise<void> {
+  const answer = await fetch(`http://127.0.0.1:${gateway.port}/v1/cheese/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+  });
+  const cheese = (await answer.json()) as { type?: unknown; age?: unknown };
+  if (answer.status !== 200 || cheese.type !== 'BRIE' || typeof cheese.age !== 'number') {
+    throw new Error(`${gateway.name}: order answered ${answer.status} ${JSON.stringify(cheese)}`);
   }
 }

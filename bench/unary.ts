@@ -28,6 +28,7 @@ const LEVELS = [
 const NEST = 'cheese-service';
 const NEST_WARN = 'cheese-service (LOG_LEVEL=warn)';
 const PLAIN = 'plain grpc-js';
+const PLAIN_TELEMETRY = "plain grpc-js + the services' telemetry";
 const PYTHON = 'talk Python';
 
 interface Sample extends LoadResult {
@@ -57,6 +58,7 @@ export async function unary(
       ),
     );
     servers.push(await startPlainServer(ctx, 'unary'));
+    servers.push(await startPlainServer(ctx, 'unary', { TELEMETRY: '1' }, PLAIN_TELEMETRY));
     if (stubsDir) {
       servers.push(await startPythonServer(`${TALK_DIR}cheese_server.py`, [stubsDir], PYTHON));
     } else {
@@ -148,6 +150,11 @@ export async function unary(
     notes.push(
       'cheese-service is held to the bars as production runs it (LOG_LEVEL=info, a JSON log line and ' +
         'metrics per call, tracing off: no OTLP endpoint); the LOG_LEVEL=warn row shows the share of the per-call log line.',
+      `The "${PLAIN_TELEMETRY}" row (no bar) is the floor under the bars against plain grpc-js: ` +
+        "the same server with the services' own telemetry interceptor as production configures it " +
+        '(the info line per call, metrics on a registry with the default ones, request ids), no Nest. ' +
+        'From plain to it is what the per-call obligations cost on grpc-js alone; from it to ' +
+        'cheese-service is what Nest adds.',
       "The talk's server prints a line per order too (to /dev/null here); its random 0-3 s sleep is 0, " +
         "as cheese-service's CHEESE_PREP_MS.",
       'Every call is verified: h2load counts gRPC errors as successes, so each run must receive ' +

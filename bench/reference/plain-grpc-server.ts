@@ -6,7 +6,14 @@
  * written under the call's back-pressure (stdout paused until 'drain').
  * Watch serves `{MEDIA_DIR}/{id}.mp4` at full speed, raw frames only.
  *
- * Env: PORT (required), MEDIA_DIR (for Watch). Prints "listening <port>".
+ * With TELEMETRY=1 it also runs, around every call, the services' own
+ * telemetry interceptor as production configures it (the info line per call,
+ * `grpc_server_*` metrics on a registry with the default ones, request ids):
+ * what the services must do per call, on grpc-js without Nest. The gap from
+ * plain to this row is the floor under the per-call bars; the gap from this
+ * row to cheese-service is Nest's layer.
+ *
+ * Env: PORT (required), MEDIA_DIR (for Watch), TELEMETRY. Prints "listening <port>".
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -22,6 +29,11 @@ import {
   type ServerWritableStream,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
+import {
+  createAppLogger,
+  createMetricsRegistry,
+  grpcServerTelemetryInterceptor,
+} from '#observability';
 import { GRPC_SERVICES, loadServiceProto, MATCH_ID_PATTERN, stream, type cheesefarm } from '#proto';
 import {
   AGING_DAYS,
@@ -119,7 +131,14 @@ function service(key: 'cheese' | 'soccer') {
   return (ns[name] as ServiceClientConstructor).service;
 }
 
-const server = new Server();
+const telemetry =
+  process.env.TELEMETRY === '1'
+    ? grpcServerTelemetryInterceptor({
+        logger: createAppLogger('plain-grpc-js', 'info'),
+        registry: createMetricsRegistry(),
+      })
+    : undefined;
+const server = new Server({ interceptors: telemetry ? [telemetry] : [] });
 server.addService(service('cheese'), { Order: order });
 server.addService(service('soccer'), { Watch: watch });
 server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) => {

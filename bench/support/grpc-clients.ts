@@ -2,7 +2,7 @@ import type { Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { cheesefarm, stream } from '#proto';
 import { createGrpcClient } from '#grpc';
 
-type OrderClient = Client & {
+export type OrderClient = Client & {
   order(
     request: cheesefarm.CheeseRequest,
     callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,

@@ -113,6 +113,7 @@ export async function startPlainServer(
   ctx: BenchContext,
   section: string,
   env: Record<string, string> = {},
+  name = 'plain grpc-js',
 ): Promise<Server> {
   const port = await freePort();
   const child = spawn(
@@ -122,14 +123,35 @@ export async function startPlainServer(
       cwd: ROOT,
       env: {
         ...process.env,
-        ...benchEnv(ctx, section, 'plain-grpc-js'),
+        ...benchEnv(ctx, section, name),
         ...env,
         PORT: String(port),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  return await started('plain grpc-js', child, port);
+  return await started(name, child, port);
+}
+
+/** bench/reference/bare-gateway.ts: the order route on bare Fastify and grpc-js, in front of `cheese`. */
+export async function startBareGateway(
+  ctx: BenchContext,
+  section: string,
+  cheese: Server,
+  name = 'bare Fastify + grpc-js',
+): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...NODE_ARGS, benchScript('reference/bare-gateway.js')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...benchEnv(ctx, section, name),
+      CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}`,
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return await started(name, child, port);
 }
 
 /** One of the talk's Python servers (bench/talk), with stubs generated from the talk's proto. */
