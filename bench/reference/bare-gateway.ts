@@ -11,32 +11,33 @@
 import { fastify } from 'fastify';
 import { createGrpcClient } from '#grpc';
 import { createAppLogger, installHttpRequestLog } from '#observability';
-import { cheesefarm } from '#proto';
+import {
+  CHEESE_TYPES,
+  cheeseTypeName,
+  cheeseTypeNumber,
+} from '../../apps/gateway/src/cheese/cheese-types.js';
 import type { OrderClient } from '../support/grpc-clients.js';
 
-const { CheeseType } = cheesefarm;
 const cheese = createGrpcClient('cheese', process.env.CHEESE_GRPC_URL!) as OrderClient;
-const typeNames = Object.keys(CheeseType).filter(
-  (key) => Number.isNaN(Number(key)) && key !== 'UNRECOGNIZED',
-) as (keyof typeof CheeseType)[];
 
 const app = fastify();
 installHttpRequestLog(app, createAppLogger('bare-gateway', 'info'));
-app.post<{ Body: { type: keyof typeof CheeseType } }>(
+app.post<{ Body: { type: string } }>(
   '/v1/cheese/orders',
   {
     schema: {
       body: {
         type: 'object',
         required: ['type'],
-        properties: { type: { type: 'string', enum: typeNames } },
+        properties: { type: { type: 'string', enum: CHEESE_TYPES.map((t) => t.name) } },
       },
     },
   },
   (request, reply) => {
-    cheese.order({ type: CheeseType[request.body.type] }, (err, answer) => {
+    // The schema admits only known names.
+    cheese.order({ type: cheeseTypeNumber(request.body.type)! }, (err, answer) => {
       if (err || !answer) void reply.code(502).send({ message: err?.message });
-      else void reply.send({ type: CheeseType[answer.type], age: answer.age });
+      else void reply.send({ type: cheeseTypeName(answer.type), age: answer.age });
     });
   },
 );

@@ -109,46 +109,39 @@ export function startGateway(
 }
 
 /** bench/reference/plain-grpc-server.ts: Order and Watch on bare @grpc/grpc-js. */
-export async function startPlainServer(
+export function startPlainServer(
   ctx: BenchContext,
   section: string,
   env: Record<string, string> = {},
   name = 'plain grpc-js',
 ): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [...NODE_ARGS, benchScript('reference/plain-grpc-server.js')],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...benchEnv(ctx, section, name),
-        ...env,
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return await started(name, child, port);
+  return startReference(ctx, section, 'plain-grpc-server.js', name, env);
 }
 
 /** bench/reference/bare-gateway.ts: the order route on bare Fastify and grpc-js, in front of `cheese`. */
-export async function startBareGateway(
+export function startBareGateway(
   ctx: BenchContext,
   section: string,
   cheese: Server,
   name = 'bare Fastify + grpc-js',
 ): Promise<Server> {
+  return startReference(ctx, section, 'bare-gateway.js', name, {
+    CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}`,
+  });
+}
+
+/** One of bench/reference's Node servers, with the apps' Node flags, on a free port (PORT). */
+async function startReference(
+  ctx: BenchContext,
+  section: string,
+  script: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...NODE_ARGS, benchScript('reference/bare-gateway.js')], {
+  const child = spawn(process.execPath, [...NODE_ARGS, benchScript(`reference/${script}`)], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      ...benchEnv(ctx, section, name),
-      CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}`,
-      PORT: String(port),
-    },
+    env: { ...process.env, ...benchEnv(ctx, section, name), ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return await started(name, child, port);
