@@ -4,7 +4,7 @@
 #   docker build --target cheese-service -t cheese-farm-soccer/cheese-service:dev .
 #   (soccer-service, gateway; `certs` is the one-shot that makes the compose stack's TLS material)
 #
-# Each app's CMD is `node <NODE_ARGS> <entry>` of libs/launcher/src/apps.ts, the command
+# Each app's CMD is `node <nodeArgs> <entry>` of libs/launcher/src/apps.ts, the command
 # `npm run start:<app>`, `npm start` and the e2e tests run (test/deploy.e2e-spec.ts
 # keeps them equal), run by node directly: npm as PID 1 would not pass SIGTERM on. The apps
 # handle SIGTERM themselves (graceful shutdown) and reap their ffmpeg children, so no init.
@@ -115,7 +115,7 @@ EXPOSE 4000 9400
 USER node
 HEALTHCHECK --interval=10s --timeout=30s --start-period=30s --retries=3 \
   CMD ["node", "dist/scripts/healthcheck.js", "cheese-service"]
-CMD ["node", "--max-semi-space-size=1", "dist/apps/cheese-service/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "dist/apps/cheese-service/src/main.js"]
 
 FROM app AS gateway
 EXPOSE 3000

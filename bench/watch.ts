@@ -155,7 +155,9 @@ export async function watch(
     servers.push(
       await startApp(ctx, 'watch', 'soccer-service', { MEDIA_DIR: mediaDir, ...limit }, NEST),
     );
-    servers.push(await startPlainServer(ctx, 'watch', { MEDIA_DIR: mediaDir }));
+    servers.push(
+      await startPlainServer(ctx, 'watch', { MEDIA_DIR: mediaDir }, undefined, 'soccer-service'),
+    );
     // The same service decoding in ffmpeg children, for the 360p rows only.
     nestFfmpeg = await startApp(
       ctx,

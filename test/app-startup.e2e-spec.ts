@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClassConstructor } from 'class-transformer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeEnv, envVariables, InvalidEnvironmentError, validateEnv } from '#config';
-import { APPS, AppProcess, freePort, NODE_ARGS, type AppName } from '#launcher';
+import { APPS, AppProcess, freePort, type AppName } from '#launcher';
 import { CheeseServiceEnv } from '../apps/cheese-service/src/config/cheese-service.env.js';
 import { GatewayEnv } from '../apps/gateway/src/config/gateway.env.js';
 import { SoccerServiceEnv } from '../apps/soccer-service/src/config/soccer-service.env.js';
@@ -44,7 +44,7 @@ async function run(
   env: Record<string, string>,
   until?: (stdout: string) => boolean,
 ): Promise<Run> {
-  const child = spawn(process.execPath, [...NODE_ARGS, APPS[app].entry], {
+  const child = spawn(process.execPath, [...APPS[app].nodeArgs, APPS[app].entry], {
     cwd: ROOT,
     env: appEnv(app, env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { APPS, NODE_ARGS, type AppName } from '#launcher';
+import { APPS, type AppName } from '#launcher';
 import {
   checkCompose,
   checkComposeApps,
@@ -57,7 +57,7 @@ describe('Dockerfile', () => {
       const { cmd, healthcheck } = targetCommands(dockerfile, app);
       // The same argv AppProcess (npm start, the e2e tests) spawns; package.json's
       // start:<app> is held to it by libs/launcher/src/apps.spec.ts.
-      expect(cmd).toEqual(['node', ...NODE_ARGS, APPS[app].entry]);
+      expect(cmd).toEqual(['node', ...APPS[app].nodeArgs, APPS[app].entry]);
       expect(healthcheck).toEqual([...HEALTHCHECK, app]);
       for (const file of [APPS[app].entry, HEALTHCHECK[1]]) {
         expect(existsSync(join(ROOT, file)), `${file} is built by npm run build`).toBe(true);

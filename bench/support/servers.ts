@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppProcess, freePort, NODE_ARGS, type AppName } from '#launcher';
+import { APPS, AppProcess, freePort, OutputTail, type AppName } from '#launcher';
 import type { BenchContext } from './context.js';
 import { benchScript, ROOT } from './paths.js';
 
@@ -108,14 +108,19 @@ export function startGateway(
   );
 }
 
-/** bench/reference/plain-grpc-server.ts: Order and Watch on bare @grpc/grpc-js. */
+/**
+ * bench/reference/plain-grpc-server.ts: Order and Watch on bare @grpc/grpc-js,
+ * with the Node flags of the app it stands for (`as`): cheese-service's for
+ * Order, soccer-service's for Watch.
+ */
 export function startPlainServer(
   ctx: BenchContext,
   section: string,
   env: Record<string, string> = {},
   name = 'plain grpc-js',
+  as: AppName = 'cheese-service',
 ): Promise<Server> {
-  return startReference(ctx, section, 'plain-grpc-server.js', name, env);
+  return startReference(ctx, section, 'plain-grpc-server.js', name, env, as);
 }
 
 /** bench/reference/bare-gateway.ts: the order route on bare Fastify and grpc-js, in front of `cheese`. */
@@ -125,21 +130,28 @@ export function startBareGateway(
   cheese: Server,
   name = 'bare Fastify + grpc-js',
 ): Promise<Server> {
-  return startReference(ctx, section, 'bare-gateway.js', name, {
-    CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}`,
-  });
+  return startReference(
+    ctx,
+    section,
+    'bare-gateway.js',
+    name,
+    { CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}` },
+    'gateway',
+  );
 }
 
-/** One of bench/reference's Node servers, with the apps' Node flags, on a free port (PORT). */
+/** One of bench/reference's Node servers, with the Node flags of app `as`, on a free port (PORT). */
 async function startReference(
   ctx: BenchContext,
   section: string,
   script: string,
   name: string,
   env: Record<string, string>,
+  as: AppName,
 ): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...NODE_ARGS, benchScript(`reference/${script}`)], {
+  const args = [...APPS[as].nodeArgs, benchScript(`reference/${script}`)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...benchEnv(ctx, section, name), ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,15 +178,16 @@ export async function startPythonServer(
 }
 
 async function started(name: string, child: ChildProcess, port: number): Promise<Server> {
-  let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+  // A reference with telemetry prints a line per call: kept as the apps' output is.
+  const output = new OutputTail(4000);
+  const keep = (d: Buffer) => output.push(d);
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const deadline = Date.now() + 30_000;
   while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not start on ${port}:\n${output}`);
+      throw new Error(`${name} did not start on ${port}:\n${output.text}`);
     }
     await sleep(50);
   }

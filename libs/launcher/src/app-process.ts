@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { APPS, hasMetricsPort, NODE_ARGS, type AppName } from './apps.js';
+import { APPS, hasMetricsPort, type AppName } from './apps.js';
 import { InspectorSession, inspectorUrl } from './inspector.js';
 import { OutputTail } from './output-tail.js';
 
@@ -54,7 +54,7 @@ export class AppProcess {
   /** Starts `name` and resolves once its port accepts connections. */
   static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
     const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
-    const child = spawn(process.execPath, [...NODE_ARGS, ...inspect, APPS[name].entry], {
+    const child = spawn(process.execPath, [...APPS[name].nodeArgs, ...inspect, APPS[name].entry], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -3,3 +3,4 @@ export * from './app-process.js';
 export * from './free-port.js';
 export * from './dev-certs.js';
 export * from './inspector.js';
+export * from './output-tail.js';
