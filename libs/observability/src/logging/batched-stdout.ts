@@ -1,0 +1,109 @@
+import { writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+
+/** How long an exit waits, at most, for a full stdout to take the last lines. */
+const EXIT_WRITE_MS = 1000;
+
+/**
+ * The apps' pino destination when stdout is not a terminal: the lines
+ * logged during one event-loop turn are joined and written by one write(2)
+ * on the main thread, once the turn's callbacks are done (setImmediate).
+ *
+ * pino's own destination (sonic-boom, asynchronous) writes through libuv's
+ * thread pool: a thread hand-off per write, which under load cost
+ * cheese-service a tenth of its CPU per call (docs/benchmarks.md).
+ *
+ * - A line is written at the end of the turn that logged it, lines in order.
+ * - A full pipe does not block the event loop: what write(2) could not take
+ *   goes to `stream` (process.stdout), which libuv writes as the pipe
+ *   drains, and later lines follow it there until it has.
+ * - A closed stdout (EPIPE) ends the logging, as with pino's destination.
+ * - On exit, the turn's lines are written before the process ends.
+ */
+export class BatchedStdout {
+  private pending = '';
+  /** `stream` holds lines the pipe has not taken yet: later lines go after them. */
+  private queued = false;
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly stream: Writable,
+  ) {
+    stream.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
+    process.once('exit', () => this.writeAtExit());
+  }
+
+  /** pino's destination interface: one JSON line. */
+  write(line: string): void {
+    if (this.closed) return;
+    if (this.pending === '') setImmediate(this.writeTurn);
+    this.pending += line;
+  }
+
+  /** pino's `logger.flush(cb)`: the pending lines now. */
+  flush(cb?: (err?: Error) => void): void {
+    this.writeTurn();
+    cb?.();
+  }
+
+  private readonly writeTurn = (): void => {
+    const lines = this.pending;
+    if (lines === '' || this.closed) return;
+    this.pending = '';
+    if (this.queued && this.stream.writableLength > 0) {
+      this.stream.write(lines);
+      return;
+    }
+    this.queued = false;
+    const written = this.writeNow(lines);
+    if (this.closed || written === Buffer.byteLength(lines)) return;
+    this.queued = true;
+    this.stream.write(Buffer.from(lines).subarray(written));
+  };
+
+  /** write(2): the bytes the pipe took, 0 when it is full. */
+  private writeNow(lines: string | Buffer): number {
+    try {
+      return typeof lines === 'string' ? writeSync(this.fd, lines) : writeSync(this.fd, lines);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.fail(err as NodeJS.ErrnoException);
+      return 0;
+    }
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    if (err.code !== 'EPIPE') throw err;
+    this.closed = true;
+    this.pending = '';
+  }
+
+  /**
+   * No more turns: the last lines are written synchronously, a full pipe
+   * waited for up to EXIT_WRITE_MS. Behind lines `stream` still holds, they
+   * can only be handed to it, as any write to process.stdout at exit.
+   */
+  private writeAtExit(): void {
+    if (this.closed || this.pending === '') return;
+    if (this.queued && this.stream.writableLength > 0) {
+      this.stream.write(this.pending);
+      return;
+    }
+    let rest = Buffer.from(this.pending);
+    this.pending = '';
+    const deadline = Date.now() + EXIT_WRITE_MS;
+    while (rest.length > 0 && !this.closed && Date.now() < deadline) {
+      const written = this.writeNow(rest);
+      if (written === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      else rest = rest.subarray(written);
+    }
+  }
+}
+
+let stdout: BatchedStdout | undefined;
+
+/** The process's one BatchedStdout: one writer of fd 1, so lines never interleave. */
+export function batchedStdout(): BatchedStdout {
+  stdout ??= new BatchedStdout(1, process.stdout);
+  return stdout;
+}
