@@ -12,7 +12,7 @@ afterEach(() => {
 
 /**
  * A child reading its stdin (`cat` by default), and what it has printed;
- * `fd` and `reader.stdin` are our end, as a parent's stdout is a child's.
+ * `fd` and `reader.stdin` are our end, as an app's stdout is the end of a pipe its parent reads.
  */
 function pipeReader(command = 'exec cat'): { reader: Reader; fd: number; read: () => string } {
   const reader = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'ignore'] });
@@ -36,7 +36,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-describe('BatchedStdout (pino destination) on a real pipe', () => {
+describe("BatchedStdout (pino destination), writing a child's stdin", () => {
   it('writes every line whole and in order, many lines a turn', async () => {
     const { reader, fd, read } = pipeReader();
     const out = new BatchedStdout(fd, reader.stdin);
