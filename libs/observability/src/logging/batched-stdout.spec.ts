@@ -68,7 +68,7 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     const all = lines(0, 40_001);
     await until(() => read().endsWith(line(40_000)));
     expect(read()).toBe(all);
-    // Drained: the next turn writes directly again.
+    // Drained: a later line follows them.
     out.write(line(40_001));
     await until(() => read().endsWith(line(40_001)));
     expect(read()).toBe(all + line(40_001));
