@@ -417,7 +417,7 @@ describe('gateway HTTP hardening: API keys, stream cap, CORS, headers (with socc
       expect(sse.headers['content-security-policy']).toMatch(/default-src 'self'/);
     });
 
-    // On a gateway with the default timeouts: the other one's 0.5 s header and 1 s idle
+    // On a gateway with the default timeouts: the other one's 2 s header and 3 s idle
     // timeouts cut a busy browser's keep-alive connections between the page's assets.
     it('Swagger UI renders in chromium under the Content-Security-Policy', async () => {
       const profile = mkdtempSync(join(tmpdir(), 'gateway-docs-chromium-'));
