@@ -51,7 +51,7 @@ export class BatchedStdout {
     const lines = this.pending;
     if (lines === '' || this.closed) return;
     this.pending = '';
-    if (this.queued && this.stream.writableLength > 0) {
+    if (this.behindQueuedLines) {
       this.stream.write(lines);
       return;
     }
@@ -61,6 +61,11 @@ export class BatchedStdout {
     this.queued = true;
     this.stream.write(Buffer.from(lines).subarray(written));
   };
+
+  /** `stream` still holds lines the pipe has not taken: new lines must go after them. */
+  private get behindQueuedLines(): boolean {
+    return this.queued && this.stream.writableLength > 0;
+  }
 
   /** write(2): the bytes the pipe took, 0 when it is full. */
   private writeNow(lines: string | Buffer): number {
@@ -85,7 +90,7 @@ export class BatchedStdout {
    */
   private writeAtExit(): void {
     if (this.closed || this.pending === '') return;
-    if (this.queued && this.stream.writableLength > 0) {
+    if (this.behindQueuedLines) {
       this.stream.write(this.pending);
       return;
     }
