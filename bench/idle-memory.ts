@@ -40,7 +40,9 @@ export async function idleMemory(ctx: BenchContext): Promise<Section> {
         return [s.name, fmt(rssMB, 0), fmt(hwmMB, 0)];
       }),
       checks: [],
-      notes: ['No bar: for comparing runs; what each app holds at rest is in docs/benchmarks.md.'],
+      notes: [
+        'No bar: for comparing runs; what the apps hold at rest is in docs/performance-investigations.md.',
+      ],
     };
   } finally {
     await stopAll(...servers);

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { LimitMetrics } from './limit-metrics.js';
 import { LimitsRedis } from './limits-redis.js';
@@ -15,15 +15,20 @@ const REDIS_KEY_PREFIX = 'gateway:rate:';
  * (LimitsRedis: fail open), in this replica's FixedWindowCounters.
  */
 @Injectable()
-export class RateLimitStorage implements ThrottlerStorage {
+export class RateLimitStorage implements ThrottlerStorage, OnModuleInit {
   private readonly local = new FixedWindowCounters();
-  private readonly shared?: ThrottlerStorageRedisService;
+  private shared?: ThrottlerStorageRedisService;
 
   constructor(
     private readonly redis: LimitsRedis,
     private readonly metrics: LimitMetrics,
-  ) {
-    if (redis.client) this.shared = new ThrottlerStorageRedisService(redis.client);
+  ) {}
+
+  /** Loaded only with Redis, as ioredis is (LimitsRedis.fromConfig); before the app serves. */
+  async onModuleInit(): Promise<void> {
+    if (!this.redis.client) return;
+    const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
+    this.shared = new ThrottlerStorageRedisService(this.redis.client);
   }
 
   async increment(

@@ -12,7 +12,16 @@ import { StreamCap } from './stream-cap.js';
 
 /** What the limits count with: Redis when shared, the metrics, the counters. */
 @Module({
-  providers: [LimitsRedis, LimitMetrics, RateLimitStorage, StreamCap],
+  providers: [
+    {
+      provide: LimitsRedis,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<GatewayEnv, true>) => LimitsRedis.fromConfig(config),
+    },
+    LimitMetrics,
+    RateLimitStorage,
+    StreamCap,
+  ],
   exports: [LimitsRedis, LimitMetrics, RateLimitStorage, StreamCap],
 })
 class LimitsModule {}

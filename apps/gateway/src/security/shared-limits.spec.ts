@@ -27,16 +27,18 @@ class Replica {
   readonly streams: StreamCap;
   readonly registry = new Registry();
 
-  constructor(env: Env) {
-    const config = configOf(env);
-    this.redis = new LimitsRedis(config);
-    this.metrics = new LimitMetrics(this.registry, this.redis);
-    this.rate = new RateLimitStorage(this.redis, this.metrics);
-    this.streams = new StreamCap(this.redis, this.metrics, config);
+  private constructor(config: ConfigService<GatewayEnv, true>, redis: LimitsRedis) {
+    this.redis = redis;
+    this.metrics = new LimitMetrics(this.registry, redis);
+    this.rate = new RateLimitStorage(redis, this.metrics);
+    this.streams = new StreamCap(redis, this.metrics, config);
   }
 
+  /** The replica as the gateway starts it: connected (if REDIS_URL), initialised, waited for. */
   static async start(env: Env): Promise<Replica> {
-    const replica = new Replica(env);
+    const config = configOf(env);
+    const replica = new Replica(config, await LimitsRedis.fromConfig(config));
+    await replica.rate.onModuleInit();
     await replica.redis.onApplicationBootstrap();
     return replica;
   }
@@ -242,13 +244,13 @@ describe('LocalStreamCounts', () => {
 
 describe('StreamCap without Redis', () => {
   it('caps per replica; 0 only counts', async () => {
-    const capped = new Replica({ GATEWAY_MAX_STREAMS_PER_IP: 1 });
+    const capped = await Replica.start({ GATEWAY_MAX_STREAMS_PER_IP: 1 });
     const release = await capped.streams.admit('10.0.0.1');
     expect(release).toBeDefined();
     expect(await capped.streams.admit('10.0.0.1')).toBeUndefined();
     release!();
     expect(await capped.streams.admit('10.0.0.1')).toBeDefined();
-    const open = new Replica({ GATEWAY_MAX_STREAMS_PER_IP: 0 });
+    const open = await Replica.start({ GATEWAY_MAX_STREAMS_PER_IP: 0 });
     for (let i = 0; i < 100; i++) expect(await open.streams.admit('10.0.0.1')).toBeDefined();
     expect(await open.metric('gateway_stream_clients')).toMatch(/ 1$/);
     expect(await open.metric('gateway_limits_shared')).toMatch(/ 0$/);

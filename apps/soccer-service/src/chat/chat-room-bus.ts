@@ -25,6 +25,12 @@ export interface ChatGrant {
   revoke(): void;
 }
 
+/**
+ * Longest pause between a broker-backed bus's reconnection attempts: how long
+ * a member refused with CHAT_BROKER_UNAVAILABLE should wait before joining again.
+ */
+export const MAX_RECONNECT_DELAY_MS = 2_000;
+
 /** A new session token: 256 random bits, URL-safe (43 characters). */
 export function newSessionToken(): string {
   return randomBytes(32).toString('base64url');

@@ -5,10 +5,10 @@ import { Observable } from 'rxjs';
 import { richRpcException, stream } from '#proto';
 import { GrpcOperations } from '#grpc';
 import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
-import { MAX_RECONNECT_DELAY_MS } from './redis-chat-room-bus.js';
 import { checkText, readJoin, type ChatJoin } from './chat-input.js';
 import {
   CHAT_ROOM_BUS,
+  MAX_RECONNECT_DELAY_MS,
   type ChatBusLost,
   type ChatListener,
   type ChatRoomBus,

@@ -20,6 +20,7 @@ import {
   sessionKey,
 } from './chat-broker-envelope.js';
 import {
+  MAX_RECONNECT_DELAY_MS,
   newSessionToken,
   type ChatBusLost,
   type ChatDraft,
@@ -37,8 +38,6 @@ const BROKER_TIMEOUT_MS = 2_000;
 const HEARTBEAT_MS = 5_000;
 /** How long start-up waits for Redis before serving anyway (chat UNAVAILABLE until it comes). */
 const STARTUP_WAIT_MS = 3_000;
-/** Longest pause between reconnection attempts. */
-export const MAX_RECONNECT_DELAY_MS = 2_000;
 
 interface Member {
   receive: ChatListener;
