@@ -43,7 +43,7 @@ export class LimitsRedis implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Connects to REDIS_URL, if set. ioredis is loaded only then: a gateway
-   * without Redis is ~6 MB smaller at idle (SecurityModule's async provider).
+   * without Redis is ~6 MB smaller at idle (an async provider in security.module.ts).
    */
   static async fromConfig(config: ConfigService<GatewayEnv, true>): Promise<LimitsRedis> {
     const url = config.get('REDIS_URL', { infer: true });
