@@ -1,7 +1,14 @@
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Metadata,
+  status,
+  type Client,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { APPS, AppProcess, freePort } from '#launcher';
 import { orderCheese } from './support/order-cheese.js';
 import { cheesefarm } from '#proto';
@@ -44,6 +51,59 @@ describe('cheese-service over gRPC', () => {
     expect((await orderCheese(client, cheesefarm.CheeseType.BRIE)).type).toBe(
       cheesefarm.CheeseType.BRIE,
     );
+  });
+});
+
+/** One Order call; the response headers it got. */
+function orderHeaders(client: Client, metadata: Metadata): Promise<Metadata> {
+  type Order = (
+    request: object,
+    metadata: Metadata,
+    done: (err: ServiceError | null) => void,
+  ) => ClientUnaryCall;
+  const order = (client as unknown as { order: Order }).order.bind(client);
+  return new Promise((resolve, reject) => {
+    let headers = new Metadata();
+    const call = order({ type: cheesefarm.CheeseType.BRIE }, metadata, (err) =>
+      err ? reject(err) : resolve(headers),
+    );
+    call.on('metadata', (received: Metadata) => (headers = received));
+  });
+}
+
+describe('cheese-service request ids', () => {
+  let app: AppProcess;
+  let client: Client;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    app = await AppProcess.start('cheese-service', {
+      port,
+      env: { CHEESE_GRPC_HOST: '127.0.0.1' },
+    });
+    client = createGrpcClient('cheese', `127.0.0.1:${port}`);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+  });
+
+  it("echoes the caller's request id in the response headers", async () => {
+    const sent = new Metadata();
+    sent.set('x-request-id', 'cheese-e2e-7');
+    expect((await orderHeaders(client, sent)).get('x-request-id')).toEqual(['cheese-e2e-7']);
+  });
+
+  it('makes one when the caller sends none, and its log line names it', async () => {
+    const [made] = (await orderHeaders(client, new Metadata())).get('x-request-id');
+    expect(made).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const line = () => app.logs.split('\n').find((l) => l.includes(`"reqId":"${String(made)}"`));
+    for (let i = 0; i < 100 && !line(); i++) await sleep(50);
+    expect(JSON.parse(line()!)).toMatchObject({
+      msg: 'gRPC cheesefarm.CheeseService/Order OK',
+      grpc: { code: 'OK', type: 'unary' },
+    });
   });
 });
 

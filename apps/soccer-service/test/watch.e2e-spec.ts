@@ -237,6 +237,19 @@ describe('Watch and ListMatches', () => {
     ).toBe(true);
   });
 
+  it("sends the caller's request id in a stream's headers, before its first frame", async () => {
+    const sent = new Metadata();
+    sent.set('x-request-id', 'watch-e2e-3');
+    const call = (service.client as unknown as { watch: WatchFn }).watch({ id: 'demo' }, sent);
+    const headers = await new Promise<Metadata>((resolve, reject) => {
+      call.on('metadata', resolve);
+      call.on('data', () => reject(new Error('a frame came before the headers')));
+      call.on('error', reject);
+    });
+    call.cancel();
+    expect(headers.get('x-request-id')).toEqual(['watch-e2e-3']);
+  });
+
   it('the whole 10-second synthetic match is 250 frames, identical on every watch', async () => {
     const [a, b] = await Promise.all([
       watchAll(service, { id: 'demo' }),

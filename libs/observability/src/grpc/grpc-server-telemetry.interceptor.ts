@@ -1,18 +1,15 @@
 import {
-  Metadata,
-  ServerInterceptingCall,
   status as GrpcStatus,
+  type Metadata,
+  type ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
-  type ServerListener,
   type ServerMethodDefinition,
 } from '@grpc/grpc-js';
 import {
-  context as otelContext,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Context,
   type Span,
@@ -22,27 +19,14 @@ import type { Level, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { GrpcCallMetrics, type GrpcMethodMetrics } from '../metrics/grpc-call-metrics.js';
 import {
-  acceptRequestId,
-  REQUEST_ID_HEADER,
-  runInRequestContext,
-  type RequestContext,
-} from '../request-context.js';
-import {
   grpcCodeName,
   grpcMethodInfo,
   isInfrastructureService,
   metadataGetter,
   type GrpcMethodInfo,
 } from './grpc-method.js';
+import { SERVER_ERROR_CODES, TelemetryCall } from './grpc-server-telemetry-call.js';
 import type { GrpcSpanAttributes } from './grpc-span-attributes.js';
-
-/** Server errors: the service's fault, worth an error line (as grpc-go's logging maps them). */
-const SERVER_ERROR_CODES = new Set<number>([
-  GrpcStatus.UNKNOWN,
-  GrpcStatus.INTERNAL,
-  GrpcStatus.DATA_LOSS,
-  GrpcStatus.UNIMPLEMENTED,
-]);
 
 /** What the server interceptor does for every call; each part is off when absent. */
 export interface GrpcServerTelemetryOptions {
@@ -91,7 +75,7 @@ export function grpcServerTelemetryInterceptor(
 }
 
 /** With tracing on: the tracer of server spans and their attributes. */
-interface ServerSpans {
+export interface ServerSpans {
   readonly tracer: Tracer;
   readonly attributes: GrpcSpanAttributes;
 }
@@ -102,93 +86,39 @@ interface LogLine {
   readonly level: Level;
 }
 
-/** One method's part of the interceptor: its constants, and the per-call work. */
-class MethodTelemetry {
+/** One method's part of the interceptor: what its calls share, made on its first call. */
+export class MethodTelemetry {
   private readonly info: GrpcMethodInfo;
   /** The log line of each status code: its level, message, and a child logger with its `grpc` field bound. */
   private readonly lines = new Map<number, LogLine>();
+  /** Request ids and the log line are on (a logger was given). */
+  readonly ids: boolean;
+  /** Client and bidi streams: their handler runs as metadata and messages arrive, not at half-close. */
+  readonly streamsIn: boolean;
 
   constructor(
     definition: ServerMethodDefinition<unknown, unknown> | Parameters<typeof grpcMethodInfo>[0],
     private readonly logger: Logger | undefined,
-    private readonly metrics: GrpcMethodMetrics | undefined,
-    private readonly spans: ServerSpans | undefined,
+    readonly metrics: GrpcMethodMetrics | undefined,
+    readonly spans: ServerSpans | undefined,
   ) {
     this.info = grpcMethodInfo(definition);
+    this.ids = logger !== undefined;
+    this.streamsIn = this.info.type === 'client_stream' || this.info.type === 'bidi_stream';
   }
 
   intercept(call: ServerInterceptingCallInterface): ServerInterceptingCall {
-    const { metrics, spans } = this;
-    const ids = this.logger !== undefined;
-    const started = performance.now();
-    metrics?.start();
-    let request: RequestContext | undefined;
-    let span: Span | undefined;
-    let spanContext: Context | undefined;
-    let ended = false;
-
-    const end = (code: number, details: string) => {
-      if (ended) return;
-      ended = true;
-      const ms = performance.now() - started;
-      metrics?.end(code, ms / 1000);
-      if (span) endSpan(span, spans!.attributes, code, details);
-      if (ids) this.log(code, details, request?.requestId ?? '', ms, call, span);
-    };
-    // Handlers run inside a listener's `next`: streaming ones when metadata
-    // arrives, unary and server-streaming ones at half-close (their one
-    // message is only stored before). The call's context is entered there.
-    const enter: <A extends unknown[]>(next: (...args: A) => void, ...args: A) => void = !ids
-      ? (next, ...args) => next(...args)
-      : !spans
-        ? (next, ...args) => runInRequestContext(request!, next, ...args)
-        : (next, ...args) =>
-            runInRequestContext(request!, () =>
-              otelContext.with(spanContext!, next, undefined, ...args),
-            );
-    const enterStreaming = this.info.type === 'client_stream' || this.info.type === 'bidi_stream';
-
-    const listener: ServerListener = {
-      onReceiveMetadata: (metadata: Metadata, next) => {
-        if (ids) {
-          request = { requestId: acceptRequestId(metadata.get(REQUEST_ID_HEADER)[0]) };
-          if (spans) {
-            const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-            span = this.startSpan(spans, parent, request.requestId);
-            spanContext = trace.setSpan(parent, span);
-          }
-        }
-        if (enterStreaming) enter(next, metadata);
-        else next(metadata);
-      },
-      onReceiveMessage: (message, next) => {
-        if (metrics) metrics.received++;
-        if (enterStreaming) enter(next, message);
-        else next(message);
-      },
-      onReceiveHalfClose: (next) => enter(next),
-      onCancel: () => end(GrpcStatus.CANCELLED, 'cancelled by the client'),
-    };
-    return new ServerInterceptingCall(call, {
-      start: (next) => next(listener),
-      sendMetadata: (metadata, next) => {
-        if (request) metadata.set(REQUEST_ID_HEADER, request.requestId);
-        next(metadata);
-      },
-      sendMessage: (message, next) => {
-        if (metrics) metrics.sent++;
-        next(message);
-      },
-      sendStatus: (status, next) => {
-        end(status.code, status.details);
-        next(status);
-      },
-    });
+    // grpc-js types an interceptor's result as its own layer class, but
+    // uses only the interface (getServerInterceptingCall), which TelemetryCall implements.
+    return new TelemetryCall(call, this) as unknown as ServerInterceptingCall;
   }
 
-  private startSpan({ tracer, attributes }: ServerSpans, parent: Context, requestId: string): Span {
+  /** A SERVER span for one call, child of the caller's trace context in `metadata`. */
+  startSpan(metadata: Metadata, requestId: string): { span: Span; context: Context } {
+    const { tracer, attributes } = this.spans!;
     const { info } = this;
-    return tracer.startSpan(
+    const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
+    const span = tracer.startSpan(
       info.fullMethod,
       {
         kind: SpanKind.SERVER,
@@ -196,10 +126,11 @@ class MethodTelemetry {
       },
       parent,
     );
+    return { span, context: trace.setSpan(parent, span) };
   }
 
   /** The call's one log line. */
-  private log(
+  log(
     code: number,
     details: string,
     reqId: string,
@@ -243,11 +174,4 @@ class MethodTelemetry {
     }
     return line;
   }
-}
-
-function endSpan(span: Span, attributes: GrpcSpanAttributes, code: number, details: string): void {
-  span.setAttribute(attributes.statusCode, code);
-  if (SERVER_ERROR_CODES.has(code))
-    span.setStatus({ code: SpanStatusCode.ERROR, message: details });
-  span.end();
 }

@@ -48,6 +48,19 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     expect(read()).toBe(lines(0, 1000));
   });
 
+  it('writes a turn bigger than its buffer whole, and the turns after it', async () => {
+    const { reader, fd, read } = pipeReader();
+    const out = new BatchedStdout(fd, reader.stdin);
+    // 80 KB of two-byte characters in one line, after 3 000 lines: 210 KB, where the buffer has 64 KiB.
+    const long = `{"msg":"${'é'.repeat(40_000)}"}\n`;
+    for (let i = 0; i < 3000; i++) out.write(line(i));
+    out.write(long);
+    await new Promise(setImmediate);
+    for (let i = 3000; i < 3020; i++) out.write(line(i));
+    await until(() => read().endsWith(line(3019)));
+    expect(read()).toBe(lines(0, 3000) + long + lines(3000, 3020));
+  });
+
   it('does not block the event loop on a full pipe, and writes everything once it drains', async () => {
     const { reader, fd, read } = pipeReader();
     const out = new BatchedStdout(fd, reader.stdin);

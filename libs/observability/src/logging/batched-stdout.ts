@@ -3,6 +3,8 @@ import type { Writable } from 'node:stream';
 
 /** How long an exit waits, at most, for a full stdout to take the last lines. */
 const EXIT_WRITE_MS = 1000;
+/** The turn buffer's size; a turn that logs more grows it, and it is made anew after. */
+const TURN_BUFFER_BYTES = 64 * 1024;
 
 /**
  * The apps' pino destination when stdout is not a terminal: the lines
@@ -13,6 +15,10 @@ const EXIT_WRITE_MS = 1000;
  * thread pool: a thread hand-off per write, which under load cost
  * cheese-service a tenth of its CPU per call (docs/benchmarks.md).
  *
+ * Each line is encoded into one reused buffer as it comes: write(2) of a
+ * string joined from the turn's lines cost twice as much, most of it in
+ * encoding the joined string (docs/performance-investigations.md).
+ *
  * - A line is written at the end of the turn that logged it, lines in order.
  * - A full pipe does not block the event loop: what write(2) could not take
  *   goes to `stream` (process.stdout), which libuv writes as the pipe
@@ -21,7 +27,9 @@ const EXIT_WRITE_MS = 1000;
  * - On exit, the turn's lines are written before the process ends.
  */
 export class BatchedStdout {
-  private pending = '';
+  /** The turn's lines, UTF-8, in `buffer` up to `length`. */
+  private buffer = Buffer.allocUnsafeSlow(TURN_BUFFER_BYTES);
+  private length = 0;
   /** `stream` holds lines the pipe has not taken yet: later lines go after them. */
   private queued = false;
   private closed = false;
@@ -37,8 +45,10 @@ export class BatchedStdout {
   /** pino's destination interface: one JSON line. */
   write(line: string): void {
     if (this.closed) return;
-    if (this.pending === '') setImmediate(this.writeTurn);
-    this.pending += line;
+    if (this.length === 0) setImmediate(this.writeTurn);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (this.buffer.length - this.length < line.length * 3) this.grow(line.length * 3);
+    this.length += this.buffer.write(line, this.length);
   }
 
   /** pino's `logger.flush(cb)`: the pending lines now. */
@@ -48,19 +58,37 @@ export class BatchedStdout {
   }
 
   private readonly writeTurn = (): void => {
-    const lines = this.pending;
-    if (lines === '' || this.closed) return;
-    this.pending = '';
+    const lines = this.take();
+    if (lines === undefined) return;
     if (this.behindQueuedLines) {
-      this.stream.write(lines);
+      this.stream.write(Buffer.from(lines));
       return;
     }
     this.queued = false;
     const written = this.writeNow(lines);
-    if (this.closed || written === Buffer.byteLength(lines)) return;
+    if (this.closed || written === lines.length) return;
     this.queued = true;
-    this.stream.write(Buffer.from(lines).subarray(written));
+    // A copy: the buffer takes the next turn's lines.
+    this.stream.write(Buffer.from(lines.subarray(written)));
   };
+
+  /** The pending lines, which stay valid until the next write() (none when closed). */
+  private take(): Buffer | undefined {
+    const { length } = this;
+    if (length === 0 || this.closed) return undefined;
+    this.length = 0;
+    const lines = this.buffer.subarray(0, length);
+    // A turn that grew the buffer (a burst, a stack trace) does not keep it.
+    if (this.buffer.length > TURN_BUFFER_BYTES)
+      this.buffer = Buffer.allocUnsafeSlow(TURN_BUFFER_BYTES);
+    return lines;
+  }
+
+  private grow(bytes: number): void {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.buffer.length, this.length + bytes));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
+  }
 
   /** `stream` still holds lines the pipe has not taken: new lines must go after them. */
   private get behindQueuedLines(): boolean {
@@ -68,9 +96,9 @@ export class BatchedStdout {
   }
 
   /** write(2): the bytes the pipe took, 0 when it is full. */
-  private writeNow(lines: string | Buffer): number {
+  private writeNow(lines: Buffer): number {
     try {
-      return typeof lines === 'string' ? writeSync(this.fd, lines) : writeSync(this.fd, lines);
+      return writeSync(this.fd, lines);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.fail(err as NodeJS.ErrnoException);
       return 0;
@@ -80,7 +108,7 @@ export class BatchedStdout {
   private fail(err: NodeJS.ErrnoException): void {
     if (err.code !== 'EPIPE') throw err;
     this.closed = true;
-    this.pending = '';
+    this.length = 0;
   }
 
   /**
@@ -89,13 +117,12 @@ export class BatchedStdout {
    * can only be handed to it, as any write to process.stdout at exit.
    */
   private writeAtExit(): void {
-    if (this.closed || this.pending === '') return;
+    let rest = this.take();
+    if (rest === undefined) return;
     if (this.behindQueuedLines) {
-      this.stream.write(this.pending);
+      this.stream.write(Buffer.from(rest));
       return;
     }
-    let rest = Buffer.from(this.pending);
-    this.pending = '';
     const deadline = Date.now() + EXIT_WRITE_MS;
     while (rest.length > 0 && !this.closed && Date.now() < deadline) {
       const written = this.writeNow(rest);
