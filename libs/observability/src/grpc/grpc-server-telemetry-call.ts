@@ -34,7 +34,7 @@ type ListenerEvent = 'onReceiveMetadata' | 'onReceiveMessage' | 'onReceiveHalfCl
  * The telemetry of one call: a layer between grpc-js's call and the
  * handler, both the call the handler sees and the listener grpc-js feeds.
  * One object per call, where grpc-js's ServerInterceptingCall with a
- * listener and a responder made a dozen closures and objects per call
+ * listener and a responder made some twenty closures and objects per call
  * (docs/performance-investigations.md). Every step passes on at once, so
  * the order of events is grpc-js's own.
  */
