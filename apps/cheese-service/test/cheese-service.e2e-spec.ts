@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Metadata,
   status,
@@ -14,6 +14,23 @@ import { orderCheese } from './support/order-cheese.js';
 import { cheesefarm } from '#proto';
 import { createGrpcClient } from '#grpc';
 import { AGING_DAYS } from '../src/cheese/cheese-aging.js';
+
+/** One Order call; the response headers it got. */
+function orderHeaders(client: Client, metadata: Metadata): Promise<Metadata> {
+  type Order = (
+    request: object,
+    metadata: Metadata,
+    done: (err: ServiceError | null) => void,
+  ) => ClientUnaryCall;
+  const order = (client as unknown as { order: Order }).order.bind(client);
+  return new Promise((resolve, reject) => {
+    let headers = new Metadata();
+    const call = order({ type: cheesefarm.CheeseType.BRIE }, metadata, (err) =>
+      err ? reject(err) : resolve(headers),
+    );
+    call.on('metadata', (received: Metadata) => (headers = received));
+  });
+}
 
 describe('cheese-service over gRPC', () => {
   let app: AppProcess;
@@ -52,42 +69,6 @@ describe('cheese-service over gRPC', () => {
       cheesefarm.CheeseType.BRIE,
     );
   });
-});
-
-/** One Order call; the response headers it got. */
-function orderHeaders(client: Client, metadata: Metadata): Promise<Metadata> {
-  type Order = (
-    request: object,
-    metadata: Metadata,
-    done: (err: ServiceError | null) => void,
-  ) => ClientUnaryCall;
-  const order = (client as unknown as { order: Order }).order.bind(client);
-  return new Promise((resolve, reject) => {
-    let headers = new Metadata();
-    const call = order({ type: cheesefarm.CheeseType.BRIE }, metadata, (err) =>
-      err ? reject(err) : resolve(headers),
-    );
-    call.on('metadata', (received: Metadata) => (headers = received));
-  });
-}
-
-describe('cheese-service request ids', () => {
-  let app: AppProcess;
-  let client: Client;
-
-  beforeAll(async () => {
-    const port = await freePort();
-    app = await AppProcess.start('cheese-service', {
-      port,
-      env: { CHEESE_GRPC_HOST: '127.0.0.1' },
-    });
-    client = createGrpcClient('cheese', `127.0.0.1:${port}`);
-  });
-
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-  });
 
   it("echoes the caller's request id in the response headers", async () => {
     const sent = new Metadata();
@@ -95,7 +76,7 @@ describe('cheese-service request ids', () => {
     expect((await orderHeaders(client, sent)).get('x-request-id')).toEqual(['cheese-e2e-7']);
   });
 
-  it('makes one when the caller sends none, and its log line names it', async () => {
+  it('makes a request id when the caller sends none, and its log line names it', async () => {
     const [made] = (await orderHeaders(client, new Metadata())).get('x-request-id');
     expect(made).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const line = () => app.logs.split('\n').find((l) => l.includes(`"reqId":"${String(made)}"`));
