@@ -15,9 +15,9 @@ const TURN_BUFFER_BYTES = 64 * 1024;
  * thread pool: a thread hand-off per write, which under load cost
  * cheese-service a tenth of its CPU per call (docs/benchmarks.md).
  *
- * Each line is encoded into one reused buffer as it comes: write(2) of a
- * string joined from the turn's lines cost twice as much, most of it in
- * encoding the joined string (docs/performance-investigations.md).
+ * Each line is encoded into one reused buffer as it comes: writing the
+ * turn's lines joined as a string spent more on encoding that string than
+ * on write(2) itself (docs/performance-investigations.md).
  *
  * - A line is written at the end of the turn that logged it, lines in order.
  * - A full pipe does not block the event loop: what write(2) could not take
