@@ -2,35 +2,12 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Metadata,
-  status,
-  type Client,
-  type ClientUnaryCall,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { APPS, AppProcess, freePort } from '#launcher';
-import { orderCheese } from './support/order-cheese.js';
+import { orderCheese, orderHeaders } from './support/order-cheese.js';
 import { cheesefarm } from '#proto';
 import { createGrpcClient } from '#grpc';
 import { AGING_DAYS } from '../src/cheese/cheese-aging.js';
-
-/** One Order call; the response headers it got. */
-function orderHeaders(client: Client, metadata: Metadata): Promise<Metadata> {
-  type Order = (
-    request: object,
-    metadata: Metadata,
-    done: (err: ServiceError | null) => void,
-  ) => ClientUnaryCall;
-  const order = (client as unknown as { order: Order }).order.bind(client);
-  return new Promise((resolve, reject) => {
-    let headers = new Metadata();
-    const call = order({ type: cheesefarm.CheeseType.BRIE }, metadata, (err) =>
-      err ? reject(err) : resolve(headers),
-    );
-    call.on('metadata', (received: Metadata) => (headers = received));
-  });
-}
 
 describe('cheese-service over gRPC', () => {
   let app: AppProcess;

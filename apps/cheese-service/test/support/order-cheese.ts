@@ -1,12 +1,16 @@
-import { Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
-import type { cheesefarm } from '#proto';
+import { Metadata, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { cheesefarm } from '#proto';
 
 type OrderFn = (
   request: cheesefarm.CheeseRequest,
   metadata: Metadata,
   options: { deadline?: number },
   callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
-) => void;
+) => ClientUnaryCall;
+
+function orderFn(client: Client): OrderFn {
+  return (client as unknown as { order: OrderFn }).order.bind(client);
+}
 
 /** One Order call on a plain grpc-js client, with a deadline. */
 export function orderCheese(
@@ -14,10 +18,22 @@ export function orderCheese(
   type: number,
   deadlineMs = 30_000,
 ): Promise<cheesefarm.Cheese> {
-  const call = (client as unknown as { order: OrderFn }).order.bind(client);
+  const call = orderFn(client);
   return new Promise((resolve, reject) =>
     call({ type }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, cheese) =>
       err ? reject(err) : resolve(cheese!),
     ),
   );
+}
+
+/** One Order call (a BRIE) sending `metadata`; the response headers it got. */
+export function orderHeaders(client: Client, metadata: Metadata): Promise<Metadata> {
+  const call = orderFn(client);
+  return new Promise((resolve, reject) => {
+    let headers = new Metadata();
+    const deadline = Date.now() + 30_000;
+    call({ type: cheesefarm.CheeseType.BRIE }, metadata, { deadline }, (err) =>
+      err ? reject(err) : resolve(headers),
+    ).on('metadata', (received: Metadata) => (headers = received));
+  });
 }
