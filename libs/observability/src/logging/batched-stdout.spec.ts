@@ -1,4 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,8 +9,15 @@ import { BatchedStdout } from './batched-stdout.js';
 
 type Reader = ChildProcessByStdio<Writable, Readable, null>;
 const readers: Reader[] = [];
+const files: { dir: string; fd: number; out: BatchedStdout }[] = [];
 afterEach(() => {
   for (const reader of readers.splice(0)) reader.kill('SIGKILL');
+  for (const { dir, fd, out } of files.splice(0)) {
+    // Nothing left pending, to be written later to whatever reuses the fd.
+    out.flush();
+    closeSync(fd);
+    rmSync(dir, { recursive: true });
+  }
 });
 
 /**
@@ -22,6 +32,16 @@ function pipeReader(command = 'exec cat'): { reader: Reader; fd: number; read: (
   const fd = (reader.stdin as unknown as { _handle: { fd: number } })._handle.fd;
   // Decoded whole: a chunk may end inside a character.
   return { reader, fd, read: () => Buffer.concat(chunks).toString() };
+}
+
+/** A file as stdout: what was written to it can be read back at any moment, synchronously. */
+function fileOut(): { out: BatchedStdout; read: () => string } {
+  const dir = mkdtempSync(join(tmpdir(), 'batched-stdout-'));
+  const path = join(dir, 'stdout');
+  const fd = openSync(path, 'w');
+  const out = new BatchedStdout(fd, createWriteStream(path, { fd, autoClose: false }));
+  files.push({ dir, fd, out });
+  return { out, read: () => readFileSync(path, 'utf8') };
 }
 
 const line = (i: number) => `{"n":${i},"msg":"line ${i} ${'é'.repeat(i % 7)}"}\n`;
@@ -48,7 +68,7 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     expect(read()).toBe(lines(0, 1000));
   });
 
-  it('writes a turn bigger than its buffer whole, and the turns after it', async () => {
+  it('writes more than its buffer holds whole and in order, a line longer than the buffer too', async () => {
     const { reader, fd, read } = pipeReader();
     const out = new BatchedStdout(fd, reader.stdin);
     // 80 KB of two-byte characters in one line, after 3 000 lines: 210 KB, where the buffer has 64 KiB.
@@ -59,6 +79,27 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     for (let i = 3000; i < 3020; i++) out.write(line(i));
     await until(() => read().endsWith(line(3019)));
     expect(read()).toBe(lines(0, 3000) + long + lines(3000, 3020));
+  });
+
+  it('holds lines past the end of their turn, then writes them together', async () => {
+    const { out, read } = fileOut();
+    out.write(line(0));
+    await new Promise(setImmediate);
+    // The turn has ended (its setImmediate callbacks have run): nothing written yet.
+    expect(read()).toBe('');
+    out.write(line(1));
+    await until(() => read() === lines(0, 2));
+  });
+
+  it('writes at once when its buffer is full, without waiting for the interval', () => {
+    const { out, read } = fileOut();
+    // 5 000 lines, 178 KB, in one turn: the buffer (64 KiB) fills twice.
+    for (let i = 0; i < 5000; i++) out.write(line(i));
+    const written = read();
+    expect(Buffer.byteLength(written)).toBeGreaterThan(120_000);
+    expect(lines(0, 5000).startsWith(written)).toBe(true);
+    out.flush();
+    expect(read()).toBe(lines(0, 5000));
   });
 
   it('does not block the event loop on a full pipe, and writes everything once it drains', async () => {
@@ -94,6 +135,7 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     await until(() => read() === 'closed\n');
     for (let turn = 0; turn < 5; turn++) {
       out.write(line(turn));
+      out.flush();
       await new Promise(setImmediate);
     }
     // Nothing thrown (the test would fail), nothing kept for later.

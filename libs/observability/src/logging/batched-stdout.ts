@@ -3,33 +3,43 @@ import type { Writable } from 'node:stream';
 
 /** How long an exit waits, at most, for a full stdout to take the last lines. */
 const EXIT_WRITE_MS = 1000;
-/** The turn buffer's size; a turn that logs more grows it, and it is made anew after. */
-const TURN_BUFFER_BYTES = 64 * 1024;
+/** How long a line waits, at most, for the lines after it: they are written together. */
+const LOG_FLUSH_INTERVAL_MS = 10;
+/** The buffer's size: full, its lines are written at once. A longer line gets a buffer of its own. */
+const BUFFER_BYTES = 64 * 1024;
 
 /**
- * The apps' pino destination when stdout is not a terminal: the lines
- * logged during one event-loop turn are joined and written by one write(2)
- * on the main thread, once the turn's callbacks are done (setImmediate).
+ * The apps' pino destination when stdout is not a terminal: the lines are
+ * encoded into one buffer as pino hands them over, and written by one
+ * write(2) on the main thread LOG_FLUSH_INTERVAL_MS after the first of
+ * them, or as soon as the buffer is full.
  *
  * pino's own destination (sonic-boom, asynchronous) writes through libuv's
  * thread pool: a thread hand-off per write, which under load cost
  * cheese-service a tenth of its CPU per call (docs/benchmarks.md).
  *
- * Each line is encoded into one reused buffer as it comes: writing the
- * turn's lines joined as a string spent more on encoding that string than
- * on write(2) itself (docs/performance-investigations.md).
+ * Written every LOG_FLUSH_INTERVAL_MS rather than at the end of each
+ * event-loop turn, because each write(2) to a pipe wakes its reader (a log
+ * collector), which then takes a core from the app: under load that was
+ * ~2 000 writes a second, and cheese-service answered a tenth fewer calls
+ * (docs/performance-investigations.md). Each line is encoded into the
+ * buffer as it comes: encoding a string joined from the lines cost more
+ * than write(2) itself.
  *
- * - A line is written at the end of the turn that logged it, lines in order.
+ * - Lines are written in order, each within LOG_FLUSH_INTERVAL_MS (and
+ *   the event loop's lag).
  * - A full pipe does not block the event loop: what write(2) could not take
  *   goes to `stream` (process.stdout), which libuv writes as the pipe
  *   drains, and later lines follow it there until it has.
  * - A closed stdout (EPIPE) ends the logging, as with pino's destination.
- * - On exit, the turn's lines are written before the process ends.
+ * - On exit, and on pino's `flush()`, the pending lines are written at once.
  */
 export class BatchedStdout {
-  /** The turn's lines, UTF-8, in `buffer` up to `length`. */
-  private buffer = Buffer.allocUnsafeSlow(TURN_BUFFER_BYTES);
+  /** The pending lines, UTF-8, in `buffer` up to `length`. */
+  private buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
   private length = 0;
+  /** Set while lines are pending: it writes them. */
+  private timer: NodeJS.Timeout | undefined;
   /** `stream` holds lines the pipe has not taken yet: later lines go after them. */
   private queued = false;
   private closed = false;
@@ -45,19 +55,25 @@ export class BatchedStdout {
   /** pino's destination interface: one JSON line. */
   write(line: string): void {
     if (this.closed) return;
-    if (this.length === 0) setImmediate(this.writeTurn);
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.buffer.length - this.length < line.length * 3) this.grow(line.length * 3);
+    const most = line.length * 3;
+    if (this.buffer.length - this.length < most) {
+      this.writePending();
+      if (this.buffer.length < most) this.buffer = Buffer.allocUnsafeSlow(most);
+    }
+    // Unref'd: pending lines do not keep a process alive; the exit writes them.
+    if (this.length === 0)
+      this.timer = setTimeout(this.writePending, LOG_FLUSH_INTERVAL_MS).unref();
     this.length += this.buffer.write(line, this.length);
   }
 
   /** pino's `logger.flush(cb)`: the pending lines now. */
   flush(cb?: (err?: Error) => void): void {
-    this.writeTurn();
+    this.writePending();
     cb?.();
   }
 
-  private readonly writeTurn = (): void => {
+  private readonly writePending = (): void => {
     const lines = this.take();
     if (lines === undefined) return;
     if (this.behindQueuedLines) {
@@ -68,26 +84,21 @@ export class BatchedStdout {
     const written = this.writeNow(lines);
     if (this.closed || written === lines.length) return;
     this.queued = true;
-    // A copy: the buffer takes the next turn's lines.
+    // A copy: the buffer takes the next lines.
     this.stream.write(Buffer.from(lines.subarray(written)));
   };
 
   /** The pending lines, which stay valid until the next write() (none when closed). */
   private take(): Buffer | undefined {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const { length } = this;
     if (length === 0 || this.closed) return undefined;
     this.length = 0;
     const lines = this.buffer.subarray(0, length);
-    // A turn that grew the buffer (a burst, a stack trace) does not keep it.
-    if (this.buffer.length > TURN_BUFFER_BYTES)
-      this.buffer = Buffer.allocUnsafeSlow(TURN_BUFFER_BYTES);
+    // A buffer made for a long line (a stack trace) is not kept.
+    if (this.buffer.length > BUFFER_BYTES) this.buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
     return lines;
-  }
-
-  private grow(bytes: number): void {
-    const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.buffer.length, this.length + bytes));
-    this.buffer.copy(bigger, 0, 0, this.length);
-    this.buffer = bigger;
   }
 
   /** `stream` still holds lines the pipe has not taken: new lines must go after them. */
@@ -112,7 +123,7 @@ export class BatchedStdout {
   }
 
   /**
-   * No more turns: the last lines are written synchronously, a full pipe
+   * No more event loop: the last lines are written synchronously, a full pipe
    * waited for up to EXIT_WRITE_MS. Behind lines `stream` still holds, they
    * can only be handed to it, as any write to process.stdout at exit.
    */
