@@ -21,7 +21,7 @@ const BUFFER_BYTES = 64 * 1024;
  * Written every LOG_FLUSH_INTERVAL_MS rather than at the end of each
  * event-loop turn, because each write(2) to a pipe wakes its reader (a log
  * collector), which then takes a core from the app: under load that was
- * ~2 000 writes a second, and cheese-service answered a tenth fewer calls
+ * ~2 000 writes a second, and cheese-service answered 3-12 % fewer calls
  * (docs/performance-investigations.md). Each line is encoded into the
  * buffer as it comes: encoding a string joined from the lines cost more
  * than write(2) itself.
