@@ -56,7 +56,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-describe("BatchedStdout (pino destination), writing a child's stdin", () => {
+describe("BatchedStdout (pino destination), writing a child's stdin or a file", () => {
   it('writes every line whole and in order, many lines a turn', async () => {
     const { reader, fd, read } = pipeReader();
     const out = new BatchedStdout(fd, reader.stdin);
@@ -81,7 +81,7 @@ describe("BatchedStdout (pino destination), writing a child's stdin", () => {
     expect(read()).toBe(lines(0, 3000) + long + lines(3000, 3020));
   });
 
-  it('holds lines past the end of their turn, then writes them together', async () => {
+  it('holds a line past the end of its turn, then writes it, the next line after it', async () => {
     const { out, read } = fileOut();
     out.write(line(0));
     await new Promise(setImmediate);
