@@ -214,7 +214,9 @@ describe('chat over WebSocket: one socket, one Soccer.Chat call (gateway + socce
       await expect.poll(() => talker.messages().length).toBe(i);
     }
     expect(slowLeft()).toBe(true);
-    expect(gateway.logMessages).toMatch(/dropped slow from chat ws-room-\d+: more than 4 messages/);
+    await expect
+      .poll(() => gateway.logMessages)
+      .toMatch(/dropped slow from chat ws-room-\d+: more than 4 messages/);
     slow.socket.resume();
     expect((await slow.closed).code).not.toBe(1000);
   }); // prettier-ignore

@@ -152,6 +152,8 @@ describe('gateway -> services over mutual TLS with a bearer token', () => {
     const res = await order(wrong.base);
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 16, status: 'UNAUTHENTICATED' });
+    // Once the request's own line is out, nothing it logged can be missing.
+    await expect.poll(() => wrong.app.logs).toContain('POST /v1/cheese/orders 401');
     expect(wrong.app.logs).not.toContain('gateway-e2e-token-not-the-right-one');
   });
 

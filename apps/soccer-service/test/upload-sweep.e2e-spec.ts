@@ -115,9 +115,11 @@ describe('soccer-service sweeps stale upload temp files while running', () => {
       await sleep(50);
     }
     expect(await removedTotal()).toBe(1);
-    expect(app.logMessages).toMatch(
-      new RegExp(`removed stale upload temp file ${stale.replace(/\./g, '\\.')}: 4096 bytes`),
-    );
+    await expect
+      .poll(() => app.logMessages)
+      .toMatch(
+        new RegExp(`removed stale upload temp file ${stale.replace(/\./g, '\\.')}: 4096 bytes`),
+      );
     expect(await exists(fresh)).toBe(true);
     expect(await exists('notes.part')).toBe(true);
     expect(await exists(inFlight)).toBe(true);
