@@ -8,6 +8,9 @@ type OrderFn = (
   callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
 ) => ClientUnaryCall;
 
+/** The deadline of a call whose test gives none: long enough for a loaded CI machine. */
+const DEADLINE_MS = 30_000;
+
 function orderFn(client: Client): OrderFn {
   return (client as unknown as { order: OrderFn }).order.bind(client);
 }
@@ -16,7 +19,7 @@ function orderFn(client: Client): OrderFn {
 export function orderCheese(
   client: Client,
   type: number,
-  deadlineMs = 30_000,
+  deadlineMs = DEADLINE_MS,
 ): Promise<cheesefarm.Cheese> {
   const call = orderFn(client);
   return new Promise((resolve, reject) =>
@@ -31,7 +34,7 @@ export function orderHeaders(client: Client, metadata: Metadata): Promise<Metada
   const call = orderFn(client);
   return new Promise((resolve, reject) => {
     let headers = new Metadata();
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + DEADLINE_MS;
     call({ type: cheesefarm.CheeseType.BRIE }, metadata, { deadline }, (err) =>
       err ? reject(err) : resolve(headers),
     ).on('metadata', (received: Metadata) => (headers = received));

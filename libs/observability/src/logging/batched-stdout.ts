@@ -59,6 +59,8 @@ export class BatchedStdout {
     const most = line.length * 3;
     if (this.buffer.length - this.length < most) {
       this.writePending();
+      // The write found stdout closed (EPIPE): nothing more is written.
+      if (this.closed) return;
       if (this.buffer.length < most) this.buffer = Buffer.allocUnsafeSlow(most);
     }
     // Unref'd: pending lines do not keep a process alive; the exit writes them.
