@@ -122,7 +122,7 @@ EXPOSE 3000
 USER node
 HEALTHCHECK --interval=10s --timeout=30s --start-period=30s --retries=3 \
   CMD ["node", "dist/scripts/healthcheck.js", "gateway"]
-CMD ["node", "--max-semi-space-size=1", "dist/apps/gateway/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--scavenger-max-new-space-capacity-mb=2", "dist/apps/gateway/src/main.js"]
 
 # MEDIA_DIR is owned by node: a fresh named volume mounted there takes that owner and is
 # writable by the app. node-av's packages join the others in node_modules (npm's tree as
