@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +167,27 @@ const HOST_VARIABLES: Record<AppName, string> = {
   'soccer-service': 'SOCCER_GRPC_HOST',
   gateway: 'GATEWAY_HTTP_HOST',
 };
+
+describe("a port another process listens on: the app's start fails, it does not look ready", () => {
+  it.each(APP_NAMES)(
+    '%s',
+    async (app) => {
+      const port = await freePort();
+      const stranger = createServer().listen(port, '127.0.0.1');
+      await once(stranger, 'listening');
+      try {
+        const start = AppProcess.start(app, {
+          port,
+          env: { [HOST_VARIABLES[app]]: '127.0.0.1', MEDIA_DIR: join(dir, 'media') },
+        });
+        await expect(start).rejects.toThrow(`EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      } finally {
+        stranger.close();
+      }
+    },
+    90_000,
+  );
+});
 
 describe('logs are JSON from the first line when stdout is not a terminal', () => {
   it.each(APP_NAMES)(

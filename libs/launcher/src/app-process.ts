@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { APPS, hasMetricsPort, type AppName } from './apps.js';
 import { InspectorSession, inspectorUrl } from './inspector.js';
+import { listensOn } from './port-listener.js';
 import { OutputTail } from './output-tail.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
@@ -51,7 +52,10 @@ export class AppProcess {
     this.closed = new Promise((resolve) => child.once('close', () => resolve()));
   }
 
-  /** Starts `name` and resolves once its port accepts connections. */
+  /**
+   * Starts `name` and resolves once it listens on its port: a listener of its
+   * own, where Linux's /proc tells, not another process's on that port.
+   */
   static async start(name: AppName, options: StartOptions): Promise<AppProcess> {
     const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
     const child = spawn(process.execPath, [...APPS[name].nodeArgs, ...inspect, APPS[name].entry], {
@@ -124,16 +128,22 @@ export class AppProcess {
 
   private async waitUntilListening(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let stranger = false;
     while (Date.now() < deadline) {
       if (this.exited) {
         throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.output}`);
       }
-      if (await accepts(this.port)) return;
+      if (await accepts(this.port)) {
+        // Another process's listener: the app will fail to bind, and exit.
+        stranger = listensOn(this.child.pid!, this.port) === false;
+        if (!stranger) return;
+      }
       await sleep(50);
     }
     await this.stop('SIGKILL');
+    const who = stranger ? ', another process listens there' : '';
     throw new Error(
-      `${this.name} did not listen on ${this.port} in ${timeoutMs} ms:\n${this.output}`,
+      `${this.name} did not listen on ${this.port} in ${timeoutMs} ms${who}:\n${this.output}`,
     );
   }
 }

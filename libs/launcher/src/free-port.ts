@@ -1,48 +1,55 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer } from 'node:net';
+
+/**
+ * Ports are handed out from below the kernel's ephemeral range (Linux 32768-60999,
+ * macOS 49152-65535). A port handed out for an app stays unbound until the app
+ * starts, seconds later on a loaded machine; in the ephemeral range anything
+ * binding port 0 meanwhile (an `--inspect=127.0.0.1:0` inspector, a test's stub
+ * server) or connecting out could take it. A CI run saw a gateway's port held
+ * by another test's inspector, which answered its /metrics with 400.
+ */
+export const PORT_RANGE = { first: 20_000, last: 32_767 } as const;
 
 /**
  * Test workers running side by side (vitest's VITEST_POOL_ID, 1 to maxWorkers)
- * take ports from classes of their own. Linux hands out ports for bind(0) of
- * one parity only, so the class is that of `port / 2`.
+ * take ports of their own class (port % CLASSES); other processes, any port.
  */
 const CLASSES = 4;
 const poolId = Number(process.env.VITEST_POOL_ID);
 const ownClass = Number.isInteger(poolId) && poolId > 0 ? (poolId - 1) % CLASSES : undefined;
+const step = ownClass === undefined ? 1 : CLASSES;
+/** The first port of this process's class, and how many the class has. */
+const offset =
+  ownClass === undefined ? 0 : (ownClass - (PORT_RANGE.first % CLASSES) + CLASSES) % CLASSES;
+const count = Math.floor((PORT_RANGE.last - PORT_RANGE.first - offset) / step) + 1;
 
 /** Ports this process has returned: never twice. */
 const returned = new Set<number>();
+/** Where the search goes on from: at random first, so that processes one after another rarely meet. */
+let cursor = Math.floor(Math.random() * count);
 
 /**
  * A TCP port that was free on 127.0.0.1 a moment ago, and that no other call
  * returned, in this process or in a test worker beside it. A port handed out
- * twice is worse than taken: the second app fails to bind it, yet looks ready,
- * since its port accepts connections (the first app's), and its clients talk
- * to the wrong process. A CI run saw exactly that: two soccer-services
- * started at once, one answering for the other.
+ * twice is worse than taken: the second app fails to bind it, yet would look
+ * ready on the first one's listener (AppProcess checks who listens).
  */
 export async function freePort(): Promise<number> {
-  // Ports passed over stay open until one is chosen, so the kernel offers new ones.
-  const held: Server[] = [];
-  try {
-    for (;;) {
-      const server = await listenOnAnyPort();
-      held.push(server);
-      const { port } = server.address() as AddressInfo;
-      if (returned.has(port)) continue;
-      if (ownClass !== undefined && Math.floor(port / 2) % CLASSES !== ownClass) continue;
-      returned.add(port);
-      return port;
-    }
-  } finally {
-    await Promise.all(held.map((server) => new Promise((closed) => server.close(closed))));
+  for (let tried = 0; tried < count; tried++) {
+    cursor = (cursor + 1) % count;
+    const port = PORT_RANGE.first + offset + cursor * step;
+    if (returned.has(port) || !(await canListen(port))) continue;
+    returned.add(port);
+    return port;
   }
+  throw new Error(`no free port left in ${PORT_RANGE.first}-${PORT_RANGE.last}`);
 }
 
-function listenOnAnyPort(): Promise<Server> {
-  return new Promise((resolve, reject) => {
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
