@@ -1,7 +1,8 @@
 /**
  * `Watch` of an mp4 at full speed: soccer-service vs a plain grpc-js server
  * vs the talk's Python/OpenCV server, raw frames of 360p (the bars), 720p and
- * 1080p, JPEG at 360p; and ffmpeg decoding the 360p file alone.
+ * 1080p, JPEG at 360p; and ffmpeg, and the Python server's OpenCV loop,
+ * decoding the 360p file alone.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,7 +10,7 @@ import { promisify } from 'node:util';
 import type { BenchContext } from './support/context.js';
 import { WATCH_CLIENT_WINDOW, watchAll, type WatchRun } from './support/grpc-clients.js';
 import { VIDEO_SIZES, type TestVideo, type VideoSize } from './support/media.js';
-import { TALK_DIR } from './support/paths.js';
+import { REFERENCE_DIR, TALK_DIR } from './support/paths.js';
 import { CpuWindow } from './support/proc-stats.js';
 import { check, type Section } from './support/results.js';
 import {
@@ -31,6 +32,7 @@ const NEST_SMALL_WINDOW = 'soccer-service, client with a 64 KiB window';
 const NEST_JPEG = 'soccer-service, JPEG';
 const NEST_FFMPEG = 'soccer-service, VIDEO_DECODER=ffmpeg';
 const PIPE = 'ffmpeg → pipe → Node, no gRPC';
+const OPENCV = "the Python server's OpenCV loop alone, no gRPC";
 
 /** Frames of 720p and 1080p are over gRPC's default 4 MiB message limit: raised for the run. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -61,19 +63,36 @@ const DECODE = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i'];
 const TO_BGR = ['-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'];
 
 /**
- * ffmpeg decoding to raw BGR into /dev/null, as the servers have it decode;
- * run under sh for `times`, which gives ffmpeg's CPU time (its children's).
+ * ffmpeg decoding to raw BGR into /dev/null, as the servers have it decode.
  */
-async function ffmpegAlone(ffmpeg: string, video: TestVideo, frames: number): Promise<Sample> {
+function ffmpegAlone(ffmpeg: string, video: TestVideo, frames: number): Promise<Sample> {
+  return timedAlone([ffmpeg, ...DECODE, video.file, ...TO_BGR], frames);
+}
+
+/**
+ * The talk's Python server's Watch loop without gRPC (OpenCV reads each
+ * frame and takes its bytes): the decoding part of that server's CPU per
+ * frame; the rest of it is its transport.
+ */
+async function opencvAlone(video: TestVideo, frames: number): Promise<Sample> {
+  const sample = await timedAlone(
+    ['/usr/bin/python3', `${REFERENCE_DIR}opencv_read.py`, video.file],
+    frames,
+  );
+  if (Number(sample.output.trim()) !== frames) {
+    throw new Error(`${OPENCV} read ${sample.output.trim()} frames of ${frames}`);
+  }
+  return sample;
+}
+
+/**
+ * Runs `command` to its end under sh for `times`, which gives the command's
+ * CPU time (the shell's children's). Its stdout goes to /dev/null; its
+ * stderr comes back as `output`.
+ */
+async function timedAlone(command: string[], frames: number): Promise<Sample & { output: string }> {
   const started = performance.now();
-  const { stdout } = await run('sh', [
-    '-c',
-    '"$0" "$@" > /dev/null && times',
-    ffmpeg,
-    ...DECODE,
-    video.file,
-    ...TO_BGR,
-  ]);
+  const { stdout, stderr } = await run('sh', ['-c', '"$0" "$@" > /dev/null && times', ...command]);
   const seconds = (performance.now() - started) / 1000;
   // `times`: the shell's user/system times, then its children's: "0m0.710000s 0m0.070000s".
   const children = stdout.trim().split('\n').at(-1) ?? '';
@@ -88,6 +107,7 @@ async function ffmpegAlone(ffmpeg: string, video: TestVideo, frames: number): Pr
     cpu: (cpu / seconds) * 100,
     cpuMsPerFrame: (cpu * 1000) / frames,
     clientMsPerFrame: NaN,
+    output: stderr,
   };
 }
 
@@ -230,6 +250,7 @@ export async function watch(
       watcher(nest, NEST_JPEG, main, frames, { jpeg: true }),
       { name: FFMPEG, run: () => ffmpegAlone(tools.ffmpeg!, main, frames) },
       { name: PIPE, run: () => ffmpegPipe(tools.ffmpeg!, main, frameBytes) },
+      ...(stubsDir ? [{ name: OPENCV, run: () => opencvAlone(main, frames) }] : []),
     ];
     const bySize = new Map<string, Map<string, Sample[]>>([
       ['360p', await measure('360p', mainContenders)],
@@ -286,7 +307,7 @@ export async function watch(
           fmt(median(runs.map((s) => s.cpu)), 0),
           fmt(median(runs.map((s) => s.cpuMsPerFrame))),
           fmt(median(runs.map((s) => s.clientMsPerFrame))),
-          stubsDir && name !== FFMPEG && name !== PIPE ? fmt(ratio(size, name, PYTHON)) : '–',
+          stubsDir && ![FFMPEG, PIPE, OPENCV].includes(name) ? fmt(ratio(size, name, PYTHON)) : '–',
           size === '360p' ? fmt(ratio(size, name, FFMPEG)) : '–',
         ]);
       }
@@ -313,7 +334,10 @@ export async function watch(
         'it reaped (the plain grpc-js server, soccer-service with VIDEO_DECODER=ffmpeg); ffmpeg itself for ' +
         '"ffmpeg alone"; the reading Node process for the pipe row (no bar: what moving raw frames ' +
         'through a pipe into Node as a stream costs before any gRPC, a new buffer per read, as the ' +
-        'plain grpc-js server reads them). "client ms/frame" is the counting grpc-js ' +
+        'plain grpc-js server reads them); the Python process for the OpenCV row (no bar: ' +
+        "the talk's Watch loop, VideoCapture.read() and tobytes() per frame, with no gRPC: what " +
+        "decoding takes of the Python server's CPU per frame; the rest is its transport, protobuf " +
+        'and grpcio). "client ms/frame" is the counting grpc-js ' +
         'client (the runner): all of it shares the 2 cores.',
       "The talk's server has no JPEG mode: the JPEG row's ratio is against its raw frames, as a viewer " +
         'choosing between the two would compare them.',
