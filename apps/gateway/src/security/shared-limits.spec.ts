@@ -105,6 +105,9 @@ describe('limits shared through a real redis-server', () => {
     expect(await b.streams.admit(newClient())).toBeDefined();
     held[0]!();
     held[0]!(); // once, however often called
+    // The release goes out on a's connection and is not awaited; the next admit
+    // goes on b's. A round trip of a's own is back only once the release is through.
+    await a.redis.client!.ping();
     const again = await b.streams.admit(ana);
     expect(again).toBeDefined();
     expect(await a.streams.admit(ana)).toBeUndefined();
