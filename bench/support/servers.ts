@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APPS, AppProcess, freePort, OutputTail, type AppName } from '#launcher';
+import { APPS, AppProcess, freePort, OutputTail, portListener, type AppName } from '#launcher';
 import type { BenchContext } from './context.js';
 import { benchScript, ROOT } from './paths.js';
 
@@ -184,7 +183,7 @@ async function started(name: string, child: ChildProcess, port: number): Promise
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const deadline = Date.now() + 30_000;
-  while (!(await accepts(port))) {
+  while ((await portListener(child.pid!, port)) !== 'own') {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${name} did not start on ${port}:\n${output.text}`);
@@ -207,18 +206,6 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:`port`. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Stops every server given, in parallel, ignoring the ones never started. */

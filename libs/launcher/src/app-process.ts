@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { APPS, hasMetricsPort, type AppName } from './apps.js';
 import { InspectorSession, inspectorUrl } from './inspector.js';
-import { listensOn } from './port-listener.js';
+import { portListener } from './port-listener.js';
 import { OutputTail } from './output-tail.js';
 
 /** The repository root, from src (libs/launcher/src) or from dist. */
@@ -133,11 +132,10 @@ export class AppProcess {
       if (this.exited) {
         throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.output}`);
       }
-      if (await accepts(this.port)) {
-        // Another process's listener: the app will fail to bind, and exit.
-        stranger = listensOn(this.child.pid!, this.port) === false;
-        if (!stranger) return;
-      }
+      const listener = await portListener(this.child.pid!, this.port);
+      if (listener === 'own') return;
+      // Another process's listener: the app will fail to bind, and exit.
+      stranger = listener === 'stranger';
       await sleep(50);
     }
     await this.stop('SIGKILL');
@@ -146,17 +144,6 @@ export class AppProcess {
       `${this.name} did not listen on ${this.port} in ${timeoutMs} ms${who}:\n${this.output}`,
     );
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** The message of one line of an app's output: a JSON log line's `msg`, else the line itself. */

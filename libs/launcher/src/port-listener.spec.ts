@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './free-port.js';
-import { listensOn } from './port-listener.js';
+import { listensOn, portListener } from './port-listener.js';
 
 const listen = async (host: string): Promise<{ server: Server; port: number }> => {
   const port = await freePort();
@@ -33,6 +33,8 @@ describe.runIf(process.platform === 'linux')('listensOn, from /proc', () => {
       await once(other.stdout, 'data');
       expect(listensOn(other.pid!, port)).toBe(true);
       expect(listensOn(process.pid, port)).toBe(false);
+      expect(await portListener(other.pid!, port)).toBe('own');
+      expect(await portListener(process.pid, port)).toBe('stranger');
     } finally {
       other.kill();
     }
@@ -41,7 +43,9 @@ describe.runIf(process.platform === 'linux')('listensOn, from /proc', () => {
   it('says false for a port nobody listens on, and for a process that has gone', async () => {
     const { server, port } = await listen('127.0.0.1');
     servers.push(server);
-    expect(listensOn(process.pid, await freePort())).toBe(false);
+    const nobody = await freePort();
+    expect(listensOn(process.pid, nobody)).toBe(false);
+    expect(await portListener(process.pid, nobody)).toBe('none');
     const gone = spawn(process.execPath, ['-e', '']);
     await once(gone, 'exit');
     expect(listensOn(gone.pid!, port)).toBe(false);

@@ -1,13 +1,36 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 
 /** /proc/net/tcp's state of a listening socket. */
 const LISTEN = '0A';
 
 /**
+ * Who listens on 127.0.0.1:`port`: process `pid` ('own', also where /proc
+ * cannot tell), another process ('stranger': `pid` failed to bind it, and its
+ * clients would talk to the wrong process), or nobody ('none').
+ */
+export async function portListener(
+  pid: number,
+  port: number,
+): Promise<'own' | 'stranger' | 'none'> {
+  if (!(await accepts(port))) return 'none';
+  return listensOn(pid, port) === false ? 'stranger' : 'own';
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
  * Whether process `pid` holds a socket listening on TCP `port`, read from
- * Linux's /proc; undefined where /proc cannot tell (another OS). A port that
- * accepts connections may be another process's: then the app failed to bind
- * it, and its clients would talk to a stranger.
+ * Linux's /proc; undefined where /proc cannot tell (another OS).
  */
 export function listensOn(pid: number, port: number): boolean | undefined {
   let listeners: Set<string>;
