@@ -325,9 +325,10 @@ export async function watch(
         'control of the client), so the numbers include the transport, not just decoding. The client ' +
         `opens an ${WATCH_CLIENT_WINDOW / 1024 ** 2} MiB HTTP/2 window ('grpc-node.flow_control_window'), ` +
         "as C-core clients do by BDP probing; the 64 KiB row is grpc-js's default, which the gateway uses.",
-      'soccer-service decodes in process by default (VIDEO_DECODER=node-av: libavcodec and swscale, ' +
-        "on libuv's thread pool, convert each frame into one FFmpeg frame, copied once into its message " +
-        'buffer); its VIDEO_DECODER=ffmpeg row ' +
+      'soccer-service decodes in process by default (VIDEO_DECODER=node-av: libavcodec and swscale ' +
+        'with synchronous calls on a decoder thread of its own, a worker_threads Worker, two frames ahead ' +
+        'of the call, each written once into the shared memory of the message that carries it); its ' +
+        'VIDEO_DECODER=ffmpeg row ' +
         'decodes in an ffmpeg child per watch, read through a Unix socket (SocketFrames).',
       'CPU is that of one process and its decoder, in % of one core and per frame: the server with its ' +
         'in-process decoder (soccer-service: node-av; the Python server: OpenCV) or the ffmpeg children ' +

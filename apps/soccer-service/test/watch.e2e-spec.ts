@@ -276,6 +276,62 @@ describe('Watch and ListMatches', () => {
     }
   });
 
+  it('sends each JPEG frame of a file as that frame, none overwritten by a frame decoded ahead', async () => {
+    const [width, height] = [640, 360]; // large enough that encoding overlaps the next decodes
+    await makeTestVideo(join(service.mediaDir, 'jpeg.mp4'), `${width}x${height}`, 4);
+    const frames = await watchAll(service, {
+      id: 'jpeg',
+      encoding: stream.Encoding.JPEG,
+      jpegQuality: 95,
+    });
+    const { stdout: reference } = await run(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-i',
+        join(service.mediaDir, 'jpeg.mp4'),
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        'pipe:1',
+      ],
+      { encoding: 'buffer', maxBuffer: 128 * 1024 * 1024 },
+    );
+    const frameBytes = width * height * 3;
+    const bandBytes = frameBytes / 8;
+    const ref = (n: number, band: number) =>
+      reference.subarray(
+        n * frameBytes + band * bandBytes,
+        n * frameBytes + (band + 1) * bandBytes,
+      );
+    const meanAbsDiff = (a: Buffer, b: Buffer) => {
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+      return sum / a.length;
+    };
+    expect(frames).toHaveLength(100);
+    // In every eighth of the rows where frames n and n+1 differ, JPEG n is nearer frame n.
+    const nearerTheNext: string[] = [];
+    for (let n = 0; n + 1 < frames.length; n++) {
+      const pixels = await sharp(frames[n].data).raw().toBuffer();
+      for (let band = 0; band < 8; band++) {
+        const own = meanAbsDiff(
+          pixels.subarray(band * bandBytes, (band + 1) * bandBytes),
+          ref(n, band),
+        );
+        const next = meanAbsDiff(
+          pixels.subarray(band * bandBytes, (band + 1) * bandBytes),
+          ref(n + 1, band),
+        );
+        if (meanAbsDiff(ref(n, band), ref(n + 1, band)) > 1 && own >= next)
+          nearerTheNext.push(`${n}/${band}`);
+      }
+    }
+    expect(nearerTheNext).toEqual([]);
+  });
+
   it('paces frames at the fps asked for', async () => {
     const started = performance.now();
     const frames = await watchAll(service, { id: 'live', maxFrames: 11, fps: 20 });

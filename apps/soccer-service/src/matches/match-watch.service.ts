@@ -10,7 +10,7 @@ import { EncodedMessage, GrpcOperations } from '#grpc';
 import { checkMatchId, invalidArgument, SOCCER_ERROR_DOMAIN } from '../media/match-id.js';
 import { SoccerMetrics } from '../metrics/soccer-metrics.js';
 import { DEFAULT_JPEG_QUALITY, encodeJpeg } from './jpeg-encoder.js';
-import type { FrameTarget } from './frame-target.js';
+import { FrameBuffers } from './frame-target.js';
 import { MatchCatalogService, type OpenMatch } from './match-catalog.service.js';
 import { VideoMessages } from './video-messages.js';
 
@@ -120,8 +120,9 @@ export class MatchWatchService implements BeforeApplicationShutdown {
     const raw = jpeg
       ? undefined
       : new VideoMessages(frameBytes, 'uint8', dataShape, request.encoding);
-    // A JPEG's frame is done with once encoded, before the next is pulled: one buffer serves all.
-    const target = raw ? raw.frameTarget : oneBuffer(frameBytes);
+    // A JPEG frame's buffer is used again once encoded; the decoder writes the next ones meanwhile.
+    const jpegFrames = new FrameBuffers();
+    const target = raw ? raw.frameTarget : jpegFrames.take;
     const started = performance.now();
     let seq = 0;
     for await (const frame of match.frames(jpeg ? 'rgb' : 'bgr', signal, target)) {
@@ -138,6 +139,7 @@ export class MatchWatchService implements BeforeApplicationShutdown {
       } else {
         const quality = request.jpegQuality || DEFAULT_JPEG_QUALITY;
         const data = await encodeJpeg(frame, match.width, match.height, quality);
+        jpegFrames.give(frame);
         const video = {
           data,
           dataType: 'uint8',
@@ -151,12 +153,6 @@ export class MatchWatchService implements BeforeApplicationShutdown {
       seq++;
     }
   }
-}
-
-/** A frame target that hands out the same buffer each time. */
-function oneBuffer(bytes: number): FrameTarget {
-  const frame = Buffer.allocUnsafeSlow(bytes);
-  return () => frame;
 }
 
 /** What a Watch call writes: a Video, or one already in its wire form. */

@@ -22,7 +22,7 @@ describe('VideoMessages', () => {
     ['a frame past 2^32', 2 ** 40, 2 ** 45],
   ])('writes %s as protobufjs writes the same Video', (_case, seq, ptsMs) => {
     const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
-    const target = messages.frameTarget();
+    const target = messages.frameTarget(18);
     frame(7).copy(target);
     const encoded = messages.message(target, seq, ptsMs);
     const video = { data: frame(7), dataType: 'uint8', dataShape: SHAPE, seq, ptsMs, encoding: 0 };
@@ -31,7 +31,7 @@ describe('VideoMessages', () => {
 
   it('carries frames decoded ahead in the messages of their targets, in order, with no copy', () => {
     const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
-    const targets = [messages.frameTarget(), messages.frameTarget()];
+    const targets = [messages.frameTarget(18, true), messages.frameTarget(18, true)];
     targets.forEach((target, i) => frame(5 + i).copy(target));
     const encoded = targets.map((target, seq) => messages.message(target, seq, seq * 40));
     encoded.forEach((message, seq) => {
@@ -76,7 +76,18 @@ describe('VideoMessages', () => {
     const second = messages.message(frame(2), 1, 40);
     expect(second.bytes.buffer).not.toBe(first.bytes.buffer);
     first.sent!();
-    const third = messages.frameTarget();
+    const third = messages.frameTarget(18);
     expect(third.buffer).toBe(first.bytes.buffer);
+  });
+
+  it('gives shared memory only when asked (a decoder thread writes it), and reuses a buffer only of that kind', () => {
+    const messages = new VideoMessages(18, 'uint8', SHAPE, stream.Encoding.RAW);
+    const own = messages.frameTarget(18);
+    expect(own.buffer).toBeInstanceOf(ArrayBuffer);
+    messages.message(own, 0, 0).sent!();
+    const shared = messages.frameTarget(18, true);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    messages.message(shared, 1, 40).sent!();
+    expect(messages.frameTarget(18, true).buffer).toBe(shared.buffer);
   });
 });

@@ -1,4 +1,5 @@
 import { EncodedMessage, GRPC_PREFIX_BYTES } from '#grpc';
+import { isShared, newFrameBuffer } from './frame-target.js';
 
 const LEN = 2; // protobuf wire types
 const VARINT = 0;
@@ -28,7 +29,7 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
  * for the gRPC prefix, with the frame (field 1, `data`) first: a frame is
  * decoded straight into the message that carries it (`frameTarget`), and
  * grpc-js writes that buffer to the HTTP/2 stream as it is (EncodedMessage),
- * so a frame is copied once, from the decoder's pipe, on its way out. A
+ * so a frame is copied once, from the decoder, on its way out. A
  * message's buffer is used again once grpc-js is done with it: a Watch holds
  * as many as it has frames in flight, no more. The bytes are what protobufjs
  * writes for the same Video with every field set, as the Watch sets them.
@@ -72,8 +73,8 @@ export class VideoMessages {
    * Where the next frame may be written: the data field of a message buffer.
    * Frames are to come back to `message` in the order their targets were given.
    */
-  frameTarget = (): Buffer => {
-    const message = this.newMessage();
+  frameTarget = (_frameBytes: number, shared = false): Buffer => {
+    const message = this.newMessage(shared);
     this.pending.push(message);
     return message.subarray(this.head.length, this.head.length + this.frameBytes);
   };
@@ -88,7 +89,7 @@ export class VideoMessages {
     ) {
       this.pending.shift();
     } else {
-      message = this.newMessage();
+      message = this.newMessage(false);
       frame.copy(message, this.head.length);
     }
     let at = this.head.length + this.frameBytes;
@@ -104,8 +105,9 @@ export class VideoMessages {
     return new EncodedMessage(message.subarray(0, at), () => this.free.push(message));
   }
 
-  private newMessage(): Buffer {
-    const message = this.free.pop() ?? Buffer.allocUnsafeSlow(this.capacity);
+  private newMessage(shared: boolean): Buffer {
+    let message = this.free.pop();
+    if (!message || isShared(message) !== shared) message = newFrameBuffer(this.capacity, shared);
     this.head.copy(message, 0);
     return message;
   }
