@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,30 @@ describe('node-av decoding on decoder threads', () => {
       { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
     );
     expect(Buffer.concat(frames).equals(stdout)).toBe(true);
+  });
+
+  it('decodes more files at once than there are threads, each to its own frames', async () => {
+    const count = availableParallelism() + 2; // one thread per core
+    const files = await Promise.all(
+      Array.from({ length: count }, (_, i) => testVideo(dir, 160 + 16 * i, 96, 12)),
+    );
+    const decoded = await Promise.all(
+      files.map(async (video) => {
+        const frames: Buffer[] = [];
+        for await (const frame of decode(video, 'rgb', new AbortController().signal)) {
+          frames.push(Buffer.from(frame));
+        }
+        return Buffer.concat(frames);
+      }),
+    );
+    for (const [i, video] of files.entries()) {
+      const { stdout } = await run(
+        'ffmpeg',
+        ['-v', 'error', '-i', video.file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+        { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+      );
+      expect(decoded[i].equals(stdout)).toBe(true);
+    }
   });
 
   it('decodes two frames ahead of its reader, and one of large ones (1080p)', async () => {
