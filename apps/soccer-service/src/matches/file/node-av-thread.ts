@@ -37,9 +37,10 @@ export type ThreadMessage = 'ready' | DecoderReply;
 
 /**
  * One file, decoded by libavcodec on this thread and converted by swscale
- * into each buffer asked for. The bytes are those of `ffmpeg -f rawvideo -pix_fmt bgr24` (the e2e
- * tests compare them). One decoding thread per file: the CPU a frame costs
- * stays lowest, and concurrent watches use the cores.
+ * into each buffer asked for. The bytes are those of `ffmpeg -f rawvideo
+ * -pix_fmt bgr24` (the e2e tests compare them). libavcodec gets no threads
+ * of its own: the CPU a frame costs stays lowest, and concurrent watches
+ * use the cores.
  */
 class FileFrames {
   private readonly input = new av.FormatContext();
@@ -48,7 +49,7 @@ class FileFrames {
   private readonly packet = new av.Packet();
   private readonly frame = new av.Frame();
   private readonly converted = new av.Frame();
-  /** The pixels of `converted`, viewed from JavaScript once: a view per frame is an external buffer V8 counts. */
+  /** The pixels of `converted`, viewed once: a view per frame is an external buffer V8 counts. */
   private convertedPlanes?: Buffer[];
   private readonly width: number;
   private readonly height: number;
