@@ -10,13 +10,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { acceptsConnections } from '#launcher';
 import { SseClient } from '../../apps/gateway/test/support/sse-client.js';
 import {
   compose,
@@ -108,22 +108,6 @@ async function waitForStack(replicas: Record<string, number>, timeoutMs = 300_00
     if (Date.now() > deadline) throw new Error(`stack not up in time: ${states.join('; ')}`);
     await sleep(2000);
   }
-}
-
-/** Whether a TCP connection to host:port is accepted. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 5000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /**
@@ -314,14 +298,16 @@ describe('docker-compose.yml on podman: the whole stack in containers', () => {
         expect(bindings, service).toEqual([]);
       }
     }
-    expect(await accepts('127.0.0.1', GATEWAY_PORT)).toBe(true);
+    expect(await acceptsConnections(GATEWAY_PORT)).toBe(true);
     const external = Object.values(networkInterfaces())
       .flat()
       .filter((a) => a && !a.internal && a.family === 'IPv4')
       .map((a) => a!.address);
     expect(external.length, "this host's non-loopback addresses").toBeGreaterThan(0);
     for (const address of external) {
-      expect(await accepts(address, GATEWAY_PORT), `${address}:${GATEWAY_PORT}`).toBe(false);
+      expect(await acceptsConnections(GATEWAY_PORT, address), `${address}:${GATEWAY_PORT}`).toBe(
+        false,
+      );
     }
   });
 

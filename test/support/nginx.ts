@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '#launcher';
+import { acceptsConnections, freePort } from '#launcher';
 
 /** Debian's nginx (package `nginx`, installed by .ci/run). */
 const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
@@ -56,7 +55,7 @@ export class Nginx {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const nginx = new Nginx(port, dir, child);
     const deadline = Date.now() + 30_000;
-    while (!(await accepts(port))) {
+    while (!(await acceptsConnections(port))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         await nginx.stop();
         throw new Error(`nginx did not start on ${port}:\n${output}\n${nginx.errorLog}`);
@@ -162,15 +161,4 @@ function readText(path: string): string {
   } catch {
     return '';
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

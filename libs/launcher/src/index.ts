@@ -4,4 +4,4 @@ export * from './free-port.js';
 export * from './dev-certs.js';
 export * from './inspector.js';
 export * from './output-tail.js';
-export { portListener } from './port-listener.js';
+export { acceptsConnections, portListener } from './port-listener.js';

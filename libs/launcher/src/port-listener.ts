@@ -13,18 +13,23 @@ export async function portListener(
   pid: number,
   port: number,
 ): Promise<'own' | 'stranger' | 'none'> {
-  if (!(await accepts(port))) return 'none';
+  if (!(await acceptsConnections(port))) return 'none';
   return listensOn(pid, port) === false ? 'stranger' : 'own';
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether a TCP connection to `host`:`port` is accepted within 5 s. */
+export function acceptsConnections(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({ host, port, timeout: 5000 });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
