@@ -12,18 +12,19 @@ const run = promisify(execFile);
 
 /** An H.264 file of `frames` frames of testsrc2, as probed. */
 async function testVideo(dir: string, width: number, height: number, frames: number) {
-  const file = join(dir, `${width}x${height}.mp4`);
   const size = `${width}x${height}`;
-  await run(
-    'ffmpeg',
-    ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`].concat([
-      '-frames:v',
-      String(frames),
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ]),
-  );
+  const file = join(dir, `${size}.mp4`);
+  const source = ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`];
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    ...source,
+    '-frames:v',
+    `${frames}`,
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
   return { file, width, height, rotation: 0 } satisfies VideoFile;
 }
 
