@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppStack } from '../../../test/support/app-stack.js';
@@ -137,5 +138,40 @@ describe('gateway watch multicast', () => {
     first.close();
     second.close();
     await expect.poll(activeWatches).toBe(0);
+  });
+
+  it('a viewer does not wait for the live list to be asked again: with soccer-service stopped, its Watch is called while ListMatches has no answer', async () => {
+    const LIST = grpcMethod('stream.Soccer', 'ListMatches');
+    const gateway = (name: string, labels: Record<string, string>) =>
+      metricSum(`${base}/metrics`, name, labels);
+    const counts = async () => ({
+      watchCalls: await gateway('grpc_client_started_total', WATCH),
+      listsAsked: await gateway('grpc_client_started_total', LIST),
+      listsAnswered: await gateway('grpc_client_handled_total', LIST),
+    });
+    // The gateway knows the list, then lets it grow older than it trusts it (5 s).
+    await (await open('/v1/matches/demo/watch?maxFrames=1')).until('end');
+    await sleep(5500);
+    const before = await counts();
+    stack.soccer!.child.kill('SIGSTOP');
+    try {
+      const viewer = get(`${base}/v1/matches/demo/watch`, (res) => res.resume());
+      viewer.on('error', () => undefined);
+      try {
+        await expect
+          .poll(async () => (await counts()).watchCalls - before.watchCalls, { timeout: 20_000 })
+          .toBe(1);
+        const after = await counts();
+        expect(after.listsAsked - before.listsAsked).toBe(1);
+        expect(after.listsAnswered - before.listsAnswered).toBe(0);
+      } finally {
+        viewer.destroy();
+      }
+    } finally {
+      stack.soccer!.child.kill('SIGCONT');
+    }
+    await expect
+      .poll(() => gateway('grpc_client_active_streams', WATCH), { timeout: 20_000 })
+      .toBe(0);
   });
 });

@@ -60,8 +60,8 @@ describe('gateway streams release everything when they end', () => {
         // One client opens them all: no per-address limits.
         GATEWAY_RATE_LIMIT: '0',
         GATEWAY_MAX_STREAMS_PER_IP: '0',
-        // The first message is held back for a while (soccer-service stopped),
-        // and a unary call then may have to time out first (see beforeFirstMessage).
+        // The first message is held back while soccer-service is stopped: no 504
+        // before the streams are let go of (see beforeFirstMessage).
         GATEWAY_DEADLINE_MS: '25000',
         // A busy machine must not turn slow request heads into 408s here.
         GATEWAY_HEADERS_TIMEOUT_MS: '60000',
@@ -154,12 +154,12 @@ describe('gateway streams release everything when they end', () => {
       ...Array.from({ length: watches }, () => `${base}/v1/matches/demo/watch`),
       ...Array.from({ length: chats }, (_, i) => chatUrl(i)),
     ];
+    // A Watch waits for the gateway's first list of live matches (LiveMatches), which
+    // could not come while soccer-service is stopped; later ones take the last list.
+    await (await fetch(`${base}/v1/matches/demo/watch?maxFrames=1`)).text();
     for (let at = 0; at < urls.length; at += BATCH) {
       const batch = urls.slice(at, at + BATCH);
       const watchCalls = batch.filter((u) => u.includes('/watch')).length;
-      // The gateway asks which matches are live (ListMatches, cached 5 s) before each
-      // Watch: fresh now, or that call times out (GATEWAY_DEADLINE_MS) while stopped.
-      await (await fetch(`${base}/v1/matches/demo/watch?maxFrames=1`)).text();
       const before = { Watch: await started('Watch'), Chat: await started('Chat') };
       soccer.child.kill('SIGSTOP');
       const requests: ClientRequest[] = [];
