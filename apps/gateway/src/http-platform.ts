@@ -95,7 +95,7 @@ export async function configureHttpPlatform(
   // A PUT of a stream body with no Content-Type is a stream of bytes (RFC
   // 9110 §8.3 lets the recipient assume application/octet-stream): `curl -T`.
   fastify.addHook('onRequest', (request, _reply, done) => {
-    if (isStreamBodyRoute(request) && request.headers['content-type'] === undefined) {
+    if (request.headers['content-type'] === undefined && isStreamBodyRoute(request)) {
       request.headers['content-type'] = STREAM_BODY_TYPES[0];
     }
     done();

@@ -40,10 +40,17 @@ function badRequest(message: string): Error {
  */
 export function installRequestTimeouts(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', (request, _reply, done) => {
+    const { headers } = request;
+    if (
+      headers[GRPC_TIMEOUT_HEADER] === undefined &&
+      headers[REQUEST_TIMEOUT_HEADER] === undefined
+    ) {
+      return done();
+    }
     if ((request.routeOptions.config as { rpcBody?: boolean } | undefined)?.rpcBody) return done();
     let ms: number | undefined;
     try {
-      ms = requestedTimeoutMs(request.headers);
+      ms = requestedTimeoutMs(headers);
     } catch (err) {
       return done(err as Error);
     }

@@ -411,10 +411,13 @@ describe('gateway HTTP hardening: API keys, stream cap, CORS, headers (with socc
       }
     }); // prettier-ignore
 
-    it('also on an SSE stream (written raw)', async () => {
-      const sse = await send(`${base}/v1/matches/demo/watch?maxFrames=1&fps=0`);
+    it('also on an SSE stream (written raw), with the request id', async () => {
+      const sse = await send(`${base}/v1/matches/demo/watch?maxFrames=1&fps=0`, {
+        headers: { 'x-request-id': 'sse-watch-1' },
+      });
       expect(sse.headers['x-content-type-options']).toBe('nosniff');
       expect(sse.headers['content-security-policy']).toMatch(/default-src 'self'/);
+      expect(sse.headers['x-request-id']).toBe('sse-watch-1');
     });
 
     // On a gateway with the default timeouts: the other one's 2 s header and 3 s idle

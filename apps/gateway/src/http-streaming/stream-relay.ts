@@ -6,6 +6,7 @@ import { toApiError } from '../errors/api-error.js';
 import type { ApiErrorBody } from '../openapi/models.js';
 import { httpStatusFromGrpc } from '../errors/grpc-http-status.js';
 import { OpenStreams, SHUTTING_DOWN } from './open-streams.js';
+import { hijackWithHeaders } from './raw-response.js';
 
 /** Where a relayed stream's messages go: one raw response, in one format. */
 export interface StreamSink<T> {
@@ -33,9 +34,7 @@ export interface RelayTarget {
 export function replyTarget(reply: FastifyReply): RelayTarget {
   return {
     res: reply.raw,
-    hijack: () => {
-      reply.hijack();
-    },
+    hijack: () => hijackWithHeaders(reply),
   };
 }
 

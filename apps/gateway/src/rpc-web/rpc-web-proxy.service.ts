@@ -20,6 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GRPC_SERVICE_SCHEMAS, type GrpcServiceKey } from '#proto';
 import type { GatewayEnv } from '../config/gateway.env.js';
 import { CHEESE_RAW_CLIENT, SOCCER_RAW_CLIENT } from '../grpc-clients/grpc-clients.module.js';
+import { hijackWithHeaders } from '../http-streaming/raw-response.js';
 import { isConnectStream } from './rpc-content-types.js';
 import { ERROR_TO_SEND, registerErrorService } from './rpc-errors.js';
 import { upstreamHandler } from './upstream-calls.js';
@@ -99,13 +100,8 @@ export class RpcWebProxy implements OnModuleInit, BeforeApplicationShutdown {
       )!;
     }
     const res = reply.raw;
-    // Fastify holds headers set with reply.header() until it sends; this
-    // response is sent by connect, so it takes them now (x-request-id,
-    // Retry-After, CORS).
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined && !res.headersSent) res.setHeader(name, value);
-    }
-    reply.hijack();
+    // This response is sent by connect: it takes the headers set so far.
+    hijackWithHeaders(reply);
     const values = createContextValues().set(ERROR_TO_SEND, error);
     // A JSON body Fastify parsed would be read as the error method's input
     // (Empty), and connect judges an already parsed body without the method's

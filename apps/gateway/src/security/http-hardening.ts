@@ -209,13 +209,13 @@ export function helmetOptions({ https }: { https: boolean }): HelmetOptions {
   };
 }
 
-type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
+type Headers = Readonly<Record<string, string>>;
 
 /** The headers helmet's middleware sets on a response to `url` (it is synchronous). */
-function helmetHeaders(options: HelmetOptions, url: string): HeaderList {
-  const headers: Array<[string, string]> = [];
+function helmetHeaders(options: HelmetOptions, url: string): Headers {
+  const headers: Record<string, string> = {};
   const response = {
-    setHeader: (name: string, value: string) => headers.push([name, value]),
+    setHeader: (name: string, value: string) => (headers[name.toLowerCase()] = value),
     removeHeader: () => {},
   } as unknown as ServerResponse;
   helmet(options)({ url } as IncomingMessage, response, () => {});
@@ -223,18 +223,19 @@ function helmetHeaders(options: HelmetOptions, url: string): HeaderList {
 }
 
 /**
- * Security headers (helmetOptions) on every response, streams included: set
- * on the raw response, which hijacked streams (SSE) write too. helmet
- * computes them once per kind of page (the docs, the rest) at start, rather
- * than per request: its middleware rebuilds the CSP on each call, a tenth of
- * the gateway's CPU per order.
+ * Security headers (helmetOptions) on every response. helmet computes them
+ * once per kind of page (the docs, the rest) at start, rather than per
+ * request: its middleware rebuilds the CSP on each call, a tenth of the
+ * gateway's CPU per order. They are Fastify's reply headers, which it hands
+ * to Node in one writeHead (headers set on the raw response would send
+ * every header of the response through Node's setHeader); streams take them
+ * when they take the response over (`hijackWithHeaders`).
  */
 export function installSecurityHeaders(fastify: FastifyInstance, options: HelmetOptions): void {
   const api = helmetHeaders(options, '/');
   const docs = helmetHeaders(options, '/docs');
   fastify.addHook('onRequest', (request, reply, done) => {
-    const headers = isDocs(request.raw) ? docs : api;
-    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    void reply.headers(isDocs(request.raw) ? docs : api);
     done();
   });
 }

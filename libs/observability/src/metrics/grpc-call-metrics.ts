@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { grpcCodeName, grpcMethodInfo } from '../grpc/grpc-method.js';
-import { DURATION_BUCKETS_SECONDS } from './metrics-registry.js';
+import { DurationCounts, DurationHistogram } from './duration-histogram.js';
 
 /** Which end of the calls the metrics describe: `grpc_server_*` or `grpc_client_*`. */
 export type GrpcSide = 'server' | 'client';
@@ -23,9 +23,8 @@ export class GrpcMethodMetrics {
   sent = 0;
   /** Calls ended, by status code. */
   readonly handled = new Map<number, number>();
-  /** Handling times: how many fell in each bucket of DURATION_BUCKETS_SECONDS (not cumulative), and their sum. */
-  readonly buckets = new Float64Array(DURATION_BUCKETS_SECONDS.length);
-  seconds = 0;
+  /** Handling times of the calls ended. */
+  readonly durations = new DurationCounts();
 
   constructor(labels: MethodLabels) {
     this.labels = labels;
@@ -40,17 +39,7 @@ export class GrpcMethodMetrics {
   end(code: number, seconds: number): void {
     this.active--;
     this.handled.set(code, (this.handled.get(code) ?? 0) + 1);
-    this.seconds += seconds;
-    let i = 0;
-    while (i < DURATION_BUCKETS_SECONDS.length && seconds > DURATION_BUCKETS_SECONDS[i]) i++;
-    if (i < DURATION_BUCKETS_SECONDS.length) this.buckets[i]++;
-  }
-
-  /** Calls ended, all codes. */
-  get ended(): number {
-    let n = 0;
-    for (const count of this.handled.values()) n += count;
-    return n;
+    this.durations.observe(seconds);
   }
 }
 
@@ -98,10 +87,10 @@ export class GrpcCallMetrics {
       },
     });
     registry.registerMetric(
-      new HandlingSecondsHistogram(
+      new DurationHistogram(
         `grpc_${side}_handling_seconds`,
         `Time from the start of an RPC to its status ${where}, in seconds (streams: their whole life).`,
-        methods,
+        () => [...methods.values()].map((m) => [m.labels, m.durations] as const),
       ) as unknown as Metric,
     );
     counter('msg_received_total', `Messages received ${where}, per RPC method.`, (m) => m.received);
@@ -135,46 +124,4 @@ export class GrpcCallMetrics {
     }
     return metrics;
   }
-}
-
-/**
- * `grpc_<side>_handling_seconds` as prom-client formats a histogram, from the
- * bucket counts GrpcMethodMetrics keeps. Registered as a metric of the
- * registry (prom-client reads a metric through its get()); prom-client's own
- * Histogram cannot be given counts, only single observations.
- */
-class HandlingSecondsHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly methods: ReadonlyMap<string, GrpcMethodMetrics>,
-  ) {}
-
-  get() {
-    const { name, help, type, aggregator } = this;
-    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
-      [];
-    for (const m of this.methods.values()) {
-      const count = m.ended;
-      if (count === 0) continue;
-      const bucket = `${name}_bucket`;
-      let cumulative = 0;
-      DURATION_BUCKETS_SECONDS.forEach((le, i) => {
-        cumulative += m.buckets[i];
-        values.push({ labels: { ...m.labels, le }, value: cumulative, metricName: bucket });
-      });
-      values.push(
-        { labels: { ...m.labels, le: '+Inf' }, value: count, metricName: bucket },
-        { labels: { ...m.labels }, value: m.seconds, metricName: `${name}_sum` },
-        { labels: { ...m.labels }, value: count, metricName: `${name}_count` },
-      );
-    }
-    return Promise.resolve({ name, help, type, aggregator, values });
-  }
-
-  /** Registry.resetMetrics(): the counts are the interceptors', not reset from outside. */
-  reset(): void {}
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DURATION_BUCKETS_SECONDS } from './metrics-registry.js';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import { DurationCounts, DurationHistogram } from './duration-histogram.js';
 
 /** The `route` of requests no route matched (404s): any URL would be unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -12,8 +12,23 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 export const CLIENT_CLOSED_REQUEST = 499;
 
-type RequestLabel = 'method' | 'route';
-type ResponseLabel = RequestLabel | 'status_code';
+type RouteLabels = Readonly<{ method: string; route: string }>;
+
+/** One route's and method's requests as plain numbers, read on scrape. */
+class HttpRouteMetrics {
+  inFlight = 0;
+  /** Durations of the answered requests, by status code. */
+  readonly answered = new Map<number, DurationCounts>();
+
+  constructor(readonly labels: RouteLabels) {}
+
+  answer(status: number, seconds: number): void {
+    this.inFlight--;
+    let durations = this.answered.get(status);
+    if (!durations) this.answered.set(status, (durations = new DurationCounts()));
+    durations.observe(seconds);
+  }
+}
 
 /**
  * HTTP server metrics of a Fastify app, labelled by the route's pattern
@@ -24,44 +39,69 @@ type ResponseLabel = RequestLabel | 'status_code';
  *   that is the stream's whole life
  * - `http_requests_in_flight{method,route}`: open streams show here.
  * A response is counted on its 'close' event, which comes after every
- * response, including hijacked (streamed) and aborted ones.
+ * response, including hijacked (streamed) and aborted ones. The counts are
+ * plain numbers per route and method (GrpcCallMetrics' way): prom-client's
+ * inc() and observe() hash the labels on every call.
  */
 export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
+  /** By route pattern, then method: both bounded (the app's routes; the methods Node parses). */
+  const routes = new Map<string, Map<string, HttpRouteMetrics>>();
+  const all = function* () {
+    for (const byMethod of routes.values()) yield* byMethod.values();
+  };
   const registers = [registry];
-  const requests = new Counter<ResponseLabel>({
+  new Counter<'method' | 'route' | 'status_code'>({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status code.',
     labelNames: ['method', 'route', 'status_code'],
     registers,
+    collect() {
+      this.reset();
+      for (const m of all()) {
+        for (const [status, d] of m.answered)
+          this.inc({ ...m.labels, status_code: status }, d.count);
+      }
+    },
   });
-  const duration = new Histogram<ResponseLabel>({
-    name: 'http_request_duration_seconds',
-    help: 'Time from a request to the end of its response, in seconds (streams: their whole life).',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: [...DURATION_BUCKETS_SECONDS],
-    registers,
-  });
-  const inFlight = new Gauge<RequestLabel>({
+  registry.registerMetric(
+    new DurationHistogram(
+      'http_request_duration_seconds',
+      'Time from a request to the end of its response, in seconds (streams: their whole life).',
+      function* () {
+        for (const m of all()) {
+          for (const [status, d] of m.answered) yield [{ ...m.labels, status_code: status }, d];
+        }
+      },
+    ) as unknown as Metric,
+  );
+  new Gauge<'method' | 'route'>({
     name: 'http_requests_in_flight',
     help: 'HTTP requests being answered, by method and route pattern (open SSE/MJPEG streams too).',
     labelNames: ['method', 'route'],
     registers,
+    collect() {
+      for (const m of all()) this.set(m.labels, m.inFlight);
+    },
   });
+
+  const metricsOf = (method: string, route: string): HttpRouteMetrics => {
+    let byMethod = routes.get(route);
+    if (!byMethod) routes.set(route, (byMethod = new Map<string, HttpRouteMetrics>()));
+    let metrics = byMethod.get(method);
+    if (!metrics) byMethod.set(method, (metrics = new HttpRouteMetrics({ method, route })));
+    return metrics;
+  };
 
   app.addHook('onRequest', (request, reply, done) => {
     const started = performance.now();
-    const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE };
-    inFlight.inc(labels);
+    const metrics = metricsOf(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE);
+    metrics.inFlight++;
     reply.raw.once('close', () => {
-      inFlight.dec(labels);
-      const answered = { ...labels, status_code: statusOf(reply.raw) };
-      requests.inc(answered);
-      duration.observe(answered, (performance.now() - started) / 1000);
+      metrics.answer(statusOf(reply.raw), (performance.now() - started) / 1000);
     });
     done();
   });
 }
-
 /** A WebSocket's 101 is written on the socket by the WebSocket server, not by the response. */
 function statusOf(response: ServerResponse): number {
   const answered = response.headersSent || response.statusCode === 101;
