@@ -22,6 +22,10 @@ class HttpRouteMetrics {
 
   constructor(readonly labels: RouteLabels) {}
 
+  start(): void {
+    this.inFlight++;
+  }
+
   answer(status: number, seconds: number): void {
     this.inFlight--;
     let durations = this.answered.get(status);
@@ -49,6 +53,13 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
   const all = function* () {
     for (const byMethod of routes.values()) yield* byMethod.values();
   };
+  /** The answered requests' series: `method`, `route` and `status_code`, with their durations. */
+  const answered = function* () {
+    for (const m of all()) {
+      for (const [status, d] of m.answered)
+        yield [{ ...m.labels, status_code: status }, d] as const;
+    }
+  };
   const registers = [registry];
   new Counter<'method' | 'route' | 'status_code'>({
     name: 'http_requests_total',
@@ -57,21 +68,14 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
     registers,
     collect() {
       this.reset();
-      for (const m of all()) {
-        for (const [status, d] of m.answered)
-          this.inc({ ...m.labels, status_code: status }, d.count);
-      }
+      for (const [labels, d] of answered()) this.inc(labels, d.count);
     },
   });
   registry.registerMetric(
     new DurationHistogram(
       'http_request_duration_seconds',
       'Time from a request to the end of its response, in seconds (streams: their whole life).',
-      function* () {
-        for (const m of all()) {
-          for (const [status, d] of m.answered) yield [{ ...m.labels, status_code: status }, d];
-        }
-      },
+      answered,
     ) as unknown as Metric,
   );
   new Gauge<'method' | 'route'>({
@@ -95,13 +99,14 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
   app.addHook('onRequest', (request, reply, done) => {
     const started = performance.now();
     const metrics = metricsOf(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE);
-    metrics.inFlight++;
+    metrics.start();
     reply.raw.once('close', () => {
       metrics.answer(statusOf(reply.raw), (performance.now() - started) / 1000);
     });
     done();
   });
 }
+
 /** A WebSocket's 101 is written on the socket by the WebSocket server, not by the response. */
 function statusOf(response: ServerResponse): number {
   const answered = response.headersSent || response.statusCode === 101;
