@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import fastifyCompress from '@fastify/compress';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import {
   APP_LOGGER,
@@ -32,6 +32,13 @@ export const STREAM_BODY_TYPES = ['application/octet-stream', 'video/mp4'];
  * body limit (the route enforces its own). Other routes still answer 415.
  */
 export const STREAM_BODY = { streamBody: true } as const;
+
+/**
+ * Route config (`@RouteConfig(SMALL_ANSWERS)`) of a route whose answers are
+ * always far below compression's 1 KiB threshold: it gets no compression
+ * hook, which would only look at every answer to leave it as it is.
+ */
+export const SMALL_ANSWERS = { smallAnswers: true } as const;
 
 /**
  * Fastify rather than Express: as fast on POST /v1/cheese/orders (the gRPC
@@ -86,21 +93,16 @@ export async function configureHttpPlatform(
   installRequestTimeouts(fastify);
   installHttpMetrics(fastify, app.get(Registry));
   installSecurityHeaders(fastify, helmetOptions({ https }));
+  // Before @fastify/compress, whose own onRoute hook reads `compress`.
+  fastify.addHook('onRoute', applyRouteConfig);
   // brotli or gzip by Accept-Encoding, for what Fastify sends (JSON, the page,
   // the docs) from 1 KiB on. Streams (SSE, MJPEG, NDJSON, gRPC-Web/Connect)
   // are written raw, past this hook: never compressed here, so never held
   // back in a compressor's buffer. Request bodies are taken as sent. Awaited:
   // it hooks each route as it is added, so it must be loaded before Nest's.
   await app.register(fastifyCompress, { encodings: ['br', 'gzip'], globalDecompression: false });
-  // A PUT of a stream body with no Content-Type is a stream of bytes (RFC
-  // 9110 §8.3 lets the recipient assume application/octet-stream): `curl -T`.
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers['content-type'] === undefined && isStreamBodyRoute(request)) {
-      request.headers['content-type'] = STREAM_BODY_TYPES[0];
-    }
-    done();
-  });
-  installHttp2RequestChecks(fastify, maxHeaderBytes);
+  // Only the TLS listener speaks HTTP/2 (listenerOptions).
+  if (https) installHttp2RequestChecks(fastify, maxHeaderBytes);
   // Nest's hook runs @fastify/cors's before its own, and copies the headers to
   // the raw response, so hijacked streams (SSE) carry them too.
   if (corsOrigins.length > 0) app.enableCors(corsOptions(corsOrigins));
@@ -129,8 +131,39 @@ export async function configureHttpPlatform(
   });
 }
 
+interface RouteFlags {
+  streamBody?: boolean;
+  rpcBody?: boolean;
+  smallAnswers?: boolean;
+}
+
 function routeConfig(request: { routeOptions: { config?: unknown } }) {
-  return request.routeOptions.config as { streamBody?: boolean; rpcBody?: boolean } | undefined;
+  return request.routeOptions.config as RouteFlags | undefined;
+}
+
+/**
+ * What a route's config (STREAM_BODY, SMALL_ANSWERS) changes in its Fastify
+ * options, as the route is added: only those routes pay for it per request.
+ */
+function applyRouteConfig(route: RouteOptions): void {
+  const config: RouteFlags | undefined = route.config;
+  if (config?.smallAnswers === true) route.compress = false;
+  if (config?.streamBody === true) {
+    route.onRequest = [...[route.onRequest ?? []].flat(), defaultStreamBodyType];
+  }
+}
+
+/**
+ * A PUT of a stream body with no Content-Type is a stream of bytes (RFC 9110
+ * §8.3 lets the recipient assume application/octet-stream): `curl -T`.
+ */
+function defaultStreamBodyType(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
+  request.headers['content-type'] ??= STREAM_BODY_TYPES[0];
+  done();
 }
 
 function isStreamBodyRoute(request: { routeOptions: { config?: unknown } }): boolean {

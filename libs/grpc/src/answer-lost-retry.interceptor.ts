@@ -5,6 +5,7 @@ import {
   type NextCall,
   type StatusObject,
 } from '@grpc/grpc-js';
+import { nextCallAsIs } from './next-call-as-is.js';
 
 /**
  * Repeats once, within the same deadline, a unary call of `methodPaths`
@@ -27,7 +28,7 @@ export function answerLostRetryInterceptor(methodPaths: Iterable<string>): Inter
   return (options, nextCall) => {
     const { path, requestStream, responseStream } = options.method_definition;
     if (requestStream || responseStream || !repeatable.has(path)) {
-      return new InterceptingCall(nextCall(options));
+      return nextCallAsIs(nextCall(options));
     }
     let request: unknown;
     let repeat: ReturnType<NextCall> | undefined;

@@ -1,5 +1,6 @@
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import type { Interceptor } from '@grpc/grpc-js';
 import { requestedDeadline } from './call-deadline.js';
+import { nextCallAsIs } from './next-call-as-is.js';
 
 /**
  * Gives every unary call a deadline unless the caller set one, so no request
@@ -19,6 +20,6 @@ export function unaryDeadlineInterceptor(deadlineMs: number): Interceptor {
             deadline: Math.min(Date.now() + deadlineMs, requestedDeadline() ?? Infinity),
           }
         : options;
-    return new InterceptingCall(nextCall(withDeadline));
+    return nextCallAsIs(nextCall(withDeadline));
   };
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { RouteSchema } from '@nestjs/platform-fastify';
+import { RouteConfig, RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SMALL_ANSWERS } from '../http-platform.js';
 import { ApiDeadlineHeaders, ApiErrors } from '../openapi/responses.js';
 import { CheeseView, CheeseTypesView } from '../openapi/models.js';
 import { ApiRateLimited } from '../security/rate-limit.js';
@@ -47,6 +48,7 @@ export class CheeseController {
   @ApiBody({ type: CreateCheeseOrderDto })
   // The answer serialized by a compiled serializer (fast-json-stringify), not JSON.stringify.
   @RouteSchema({ response: { 200: CHEESE_VIEW_SCHEMA } })
+  @RouteConfig(SMALL_ANSWERS)
   order(@Body(CheeseOrderBodyPipe) order: CheeseOrder): Promise<CheeseView> {
     return this.orders.order(order.type);
   }

@@ -22,7 +22,8 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE']);
  *   first byte, or the stream's end before any (node:http2, for one, ends a
  *   request with no body by an empty DATA frame).
  *
- * Installed after the hook that gives stream-body routes their default type.
+ * Installed on the TLS listener only, the one that speaks HTTP/2. The body
+ * check runs after stream-body routes got their default type (onRequest).
  */
 export function installHttp2RequestChecks(fastify: FastifyInstance, maxHeaderBytes: number): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
