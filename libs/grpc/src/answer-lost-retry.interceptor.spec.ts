@@ -59,11 +59,11 @@ type OrderFn = (
   callback: (err: ServiceError | null, cheese?: cheesefarm.Cheese) => void,
 ) => void;
 
-function order(client: Client): Promise<cheesefarm.Cheese> {
+function order(client: Client, metadata = new Metadata()): Promise<cheesefarm.Cheese> {
   return new Promise((resolve, reject) =>
     (client as unknown as { order: OrderFn }).order(
       { type: cheesefarm.CheeseType.BRIE },
-      new Metadata(),
+      metadata,
       (err, cheese) => (err ? reject(err) : resolve(cheese!)),
     ),
   );
@@ -77,6 +77,7 @@ describe.each([
   let dying: Awaited<ReturnType<typeof dyingReplica>>;
   const healthy = new Server();
   let healthyCalls = 0;
+  const healthyRequestIds: unknown[] = [];
   let target: string;
   let channelOptions: ChannelOptions;
 
@@ -84,8 +85,9 @@ describe.each([
     dying = await dyingReplica(withMessage, close);
     const definition = loadServiceProto('cheese')[grpcServiceName('cheese')] as ServiceDefinition;
     healthy.addService(definition, {
-      Order: (_call: unknown, callback: (e: null, c: cheesefarm.Cheese) => void) => {
+      Order: (call: { metadata: Metadata }, callback: (e: null, c: cheesefarm.Cheese) => void) => {
         healthyCalls++;
+        healthyRequestIds.push(call.metadata.get('x-request-id')[0]);
         callback(null, { type: cheesefarm.CheeseType.BRIE, age: 30 });
       },
     });
@@ -145,6 +147,25 @@ describe.each([
       const before = dying.calls();
       for (let i = 0; i < 10; i++) expect(await order(client)).toEqual({ type: 1, age: 30 });
       expect(dying.calls()).toBeGreaterThan(before);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("repeats the call with the caller's metadata", async () => {
+    const client = await connectedClient(channelOptions);
+    try {
+      const before = { dying: dying.calls(), healthy: healthyRequestIds.length };
+      for (let i = 0; i < 10; i++) {
+        const metadata = new Metadata();
+        metadata.set('x-request-id', `order-${i}`);
+        expect(await order(client, metadata)).toEqual({ type: 1, age: 30 });
+      }
+      // Each order reached the healthy replica once, the repeats among them, with its own id.
+      expect(dying.calls()).toBeGreaterThan(before.dying);
+      expect(healthyRequestIds.slice(before.healthy)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `order-${i}`),
+      );
     } finally {
       client.close();
     }

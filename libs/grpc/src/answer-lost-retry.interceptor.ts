@@ -35,7 +35,6 @@ export function answerLostRetryInterceptor(methodPaths: Iterable<string>): Inter
     let cancelled = false;
     return new InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
-        const sentMetadata = metadata.clone();
         let answered = false;
         // The one response message waits for the status: if the call is
         // repeated, the caller must get the repeat's message only.
@@ -56,7 +55,10 @@ export function answerLostRetryInterceptor(methodPaths: Iterable<string>): Inter
             }
             let repeated: unknown;
             repeat = nextCall(options);
-            repeat.start(sentMetadata, {
+            // The same metadata, not a copy made in advance for every call:
+            // grpc-js copies it before sending, and the layers below only
+            // set headers (the bearer token), which the repeat sets again.
+            repeat.start(metadata, {
               // The caller has the first attempt's response headers already.
               onReceiveMetadata: () => undefined,
               onReceiveMessage: (message: unknown) => (repeated = message),

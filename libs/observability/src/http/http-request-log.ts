@@ -22,7 +22,8 @@ export function installHttpRequestLog(app: FastifyInstance, logger: Logger): voi
   app.addHook('onRequest', (request, reply, done) => {
     const started = Date.now();
     const { id } = request;
-    reply.raw.once('close', () => logRequest(logger, id, request.raw, reply.raw, started));
+    // A response closes once: `on` spares the wrapper and removal of `once`.
+    reply.raw.on('close', () => logRequest(logger, id, request.raw, reply.raw, started));
     done();
   });
 }

@@ -52,8 +52,10 @@ const telemetry = new WeakMap<FastifyRequest, RequestTelemetry>();
  * Request ids and SERVER spans for every HTTP request of a Fastify app: the
  * request id is echoed in the response, and the request's handler (and the
  * gRPC calls it makes) run inside both, so the gRPC client interceptor can
- * pass them on. The context is entered twice because body parsing runs on
- * the socket's events, which lose it. The span and the log line carry the
+ * pass them on. The context is entered at preValidation, where the chain
+ * that ends in the handler begins: body parsing, before it, runs on the
+ * socket's events, which would lose a context entered at onRequest (the
+ * hooks between log nothing). The span and the log line carry the
  * client's address (`request.ip`: behind trusted proxies, the forwarded
  * one). The app must be created with `genReqId: requestIdOf` (the request id
  * is `request.id`). With `tracing` off (`Tracing.enabled`) there are no spans
@@ -95,7 +97,7 @@ export function installHttpTelemetry(
     telemetry.set(request, { requestId, span, context: trace.setSpan(parent, span) });
     // 'close' comes after every response, also hijacked (SSE) and aborted ones.
     reply.raw.once('close', () => endSpan(request, reply.raw));
-    enter(request, done);
+    done();
   });
   app.addHook('preValidation', (request, _reply, done) => enter(request, done));
 }
@@ -105,7 +107,7 @@ function installRequestIds(app: FastifyInstance): void {
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     clientAddresses.set(request.raw, request.ip);
     void reply.header(REQUEST_ID_HEADER, request.id);
-    runInRequestContext({ requestId: request.id }, done);
+    done();
   });
   app.addHook('preValidation', (request, _reply, done) => {
     runInRequestContext({ requestId: request.id }, done);
