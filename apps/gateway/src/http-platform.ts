@@ -149,7 +149,8 @@ function applyRouteConfig(route: RouteOptions): void {
   const config: RouteFlags | undefined = route.config;
   if (config?.smallAnswers === true) route.compress = false;
   if (config?.streamBody === true) {
-    route.onRequest = [...[route.onRequest ?? []].flat(), defaultStreamBodyType];
+    const hooks = route.onRequest ?? [];
+    route.onRequest = [...(Array.isArray(hooks) ? hooks : [hooks]), defaultStreamBodyType];
   }
 }
 
