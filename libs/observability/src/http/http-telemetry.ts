@@ -95,8 +95,9 @@ export function installHttpTelemetry(
       parent,
     );
     telemetry.set(request, { requestId, span, context: trace.setSpan(parent, span) });
-    // 'close' comes after every response, also hijacked (SSE) and aborted ones.
-    reply.raw.once('close', () => endSpan(request, reply.raw));
+    // 'close' comes once after every response, also hijacked (SSE) and aborted
+    // ones: `on`, as the request log's and metrics' listeners.
+    reply.raw.on('close', () => endSpan(request, reply.raw));
     done();
   });
   app.addHook('preValidation', (request, _reply, done) => enter(request, done));
