@@ -1,7 +1,8 @@
 /**
  * `POST /v1/cheese/orders` through the gateway (autocannon, 64 connections)
  * vs the same calls made directly to cheese-service (h2load, 64 connections),
- * and, as the floor under both bars, through a bare Fastify + grpc-js gateway.
+ * and, as the floor under both bars, through a bare Fastify + grpc-js gateway;
+ * below it, through node:http + grpc-js with nothing else.
  */
 import { autocannon } from './support/autocannon.js';
 import type { BenchContext } from './support/context.js';
@@ -38,12 +39,14 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
   let cheese: StartedApp | undefined;
   let gateway: StartedApp | undefined;
   let bare: Server | undefined;
+  let least: Server | undefined;
   try {
     cheese = await startApp(ctx, 'gateway-orders', 'cheese-service', { CHEESE_PREP_MS: '0' });
     gateway = await startGateway(ctx, 'gateway-orders', { cheese });
     bare = await startBareGateway(ctx, 'gateway-orders', cheese);
+    least = await startBareGateway(ctx, 'gateway-orders', cheese, 'node:http');
     await checkOrders(`127.0.0.1:${cheese.port}`);
-    for (const g of [gateway, bare]) await checkGatewayOrder(g);
+    for (const g of [gateway, bare, least]) await checkGatewayOrder(g);
 
     const secs = seconds(ctx, 10, 3);
     const body = await orderBody(ctx.tmp);
@@ -73,13 +76,14 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
     };
 
     // Warm-up of every path; the direct one also sizes its runs to ~secs.
-    for (const g of [gateway, bare]) await via(g, ctx.quick ? 1 : 3);
+    for (const g of [gateway, bare, least]) await via(g, ctx.quick ? 1 : 3);
     directRequests = Math.max(2000, Math.round((await direct()).rps * secs));
 
     const contenders = [
       { name: 'gateway (HTTP → gRPC)', run: () => via(gateway!, secs) },
       { name: 'direct gRPC', run: direct },
       { name: `${bare.name} (floor)`, run: () => via(bare!, secs) },
+      { name: `${least.name} (no log)`, run: () => via(least!, secs) },
     ];
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ctx.rounds; round++) {
@@ -155,14 +159,17 @@ export async function gatewayOrders(ctx: BenchContext, tools: Tools): Promise<Se
           "compiled schema, the call, the JSON answer) and the gateway's own request line, with none " +
           "of the gateway's other features (API keys, request ids, metrics, security headers, CORS, " +
           'retries, Nest). Its ratio and p99 show what the least a Node gateway does reaches on this machine.',
+        'The no-log row (no bar) is bench/reference/http-gateway.ts: node:http with a bare grpc-js ' +
+          'client, the JSON body parsed, the call, the JSON answer; no framework, no schema, no ' +
+          'request line. Its p99 bounds what any gateway written in Node reaches here.',
       ],
     };
   } finally {
-    await stopAll(bare, gateway, cheese);
+    await stopAll(least, bare, gateway, cheese);
   }
 }
 
-/** One order through `gateway` (the app or the bare floor), checked before any load. */
+/** One order through `gateway` (the app or a reference gateway), checked before any load. */
 async function checkGatewayOrder(gateway: Server): Promise<void> {
   const answer = await fetch(`http://127.0.0.1:${gateway.port}/v1/cheese/orders`, {
     method: 'POST',

@@ -19,7 +19,9 @@ import { soak } from './soak.js';
 import type { BenchContext } from './support/context.js';
 import { makePythonStubs, makeTestVideo, makeUploadFile } from './support/media.js';
 import { ROOT } from './support/paths.js';
+import { pageFaultMicros } from './support/proc-stats.js';
 import { failedSection, type Section } from './support/results.js';
+import { fmt } from './support/stats.js';
 import { findTools, machineInfo, missingTools, type Tools } from './support/tools.js';
 import { unary } from './unary.js';
 import { upload } from './upload.js';
@@ -178,6 +180,7 @@ process.once('SIGINT', () => {
 
 const sections: Section[] = [];
 const loadAtStart = loadAverage();
+const pageFaultAtStart = pageFaultMicros();
 if (Number(loadAtStart) > 1) {
   // The references react to other work very differently (the Python servers most): ratios drift.
   console.warn(`load average ${loadAtStart}: other work is running; ratios will not be comparable`);
@@ -197,6 +200,8 @@ try {
     ...(await machineInfo(inputs.tools)),
     // Other work on the machine slows some servers far more than others (docs/benchmarks.md).
     'load average (1 min)': `${loadAtStart} at the start, ${loadAverage()} at the end`,
+    // What a page of new memory costs: the Watch references pay it per frame (docs/benchmarks.md).
+    'page fault (CPU µs)': `${fmt(pageFaultAtStart)} at the start, ${fmt(pageFaultMicros())} at the end`,
   };
   const out =
     option('out', 'BENCH_OUT') ??

@@ -11,7 +11,7 @@ import type { BenchContext } from './support/context.js';
 import { WATCH_CLIENT_WINDOW, watchAll, type WatchRun } from './support/grpc-clients.js';
 import { VIDEO_SIZES, type TestVideo, type VideoSize } from './support/media.js';
 import { REFERENCE_DIR, TALK_DIR } from './support/paths.js';
-import { CpuWindow } from './support/proc-stats.js';
+import { CpuWindow, pageFaults } from './support/proc-stats.js';
 import { check, type Section } from './support/results.js';
 import {
   startApp,
@@ -44,6 +44,8 @@ interface Sample extends WatchRun {
   cpuMsPerFrame: number;
   /** CPU ms per frame of the counting client (this process); NaN where there is none. */
   clientMsPerFrame: number;
+  /** Page faults per frame of the server and its decoder: new memory touched; NaN where not counted. */
+  faultsPerFrame: number;
 }
 
 /** Frames in the file's video stream, counted from its packets (no decoding). */
@@ -107,6 +109,7 @@ async function timedAlone(command: string[], frames: number): Promise<Sample & {
     cpu: (cpu / seconds) * 100,
     cpuMsPerFrame: (cpu * 1000) / frames,
     clientMsPerFrame: NaN,
+    faultsPerFrame: NaN,
     output: stderr,
   };
 }
@@ -119,6 +122,7 @@ async function timedAlone(command: string[], frames: number): Promise<Sample & {
 async function ffmpegPipe(ffmpeg: string, video: TestVideo, frameBytes: number): Promise<Sample> {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
+  const faultsBefore = ownPageFaults();
   const child = spawn(ffmpeg, [...DECODE, video.file, ...TO_BGR], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -148,7 +152,13 @@ async function ffmpegPipe(ffmpeg: string, video: TestVideo, frameBytes: number):
     cpu: (cpu / seconds) * 100,
     cpuMsPerFrame: (cpu * 1000) / frames,
     clientMsPerFrame: NaN,
+    faultsPerFrame: (ownPageFaults() - faultsBefore) / frames,
   };
+}
+
+function ownPageFaults(): number {
+  const { minorPageFault, majorPageFault } = process.resourceUsage();
+  return minorPageFault + majorPageFault;
 }
 
 export interface WatchVideos {
@@ -209,6 +219,7 @@ export async function watch(
         const frameBytes = video.width * video.height * 3;
         // The server's CPU and its reaped children's: an ffmpeg decoder is part of its work.
         const cpu = new CpuWindow([s.pid], true);
+        const faults = pageFaults(s.pid, true);
         const client = process.cpuUsage();
         const result = await watchAll(`127.0.0.1:${s.port}`, video.id, frameBytes, options);
         if (result.frames !== frames) {
@@ -219,6 +230,7 @@ export async function watch(
           cpu: cpu.percent()[0],
           cpuMsPerFrame: (cpu.used()[0] * 1000) / result.frames,
           clientMsPerFrame: msPerFrame(process.cpuUsage(client), result.frames),
+          faultsPerFrame: (pageFaults(s.pid, true) - faults) / result.frames,
         };
       },
     });
@@ -306,6 +318,7 @@ export async function watch(
           fmt(bytes / 1e6),
           fmt(median(runs.map((s) => s.cpu)), 0),
           fmt(median(runs.map((s) => s.cpuMsPerFrame))),
+          fmt(median(runs.map((s) => s.faultsPerFrame)), 0),
           fmt(median(runs.map((s) => s.clientMsPerFrame))),
           stubsDir && ![FFMPEG, PIPE, OPENCV].includes(name) ? fmt(ratio(size, name, PYTHON)) : '–',
           size === '360p' ? fmt(ratio(size, name, FFMPEG)) : '–',
@@ -342,11 +355,15 @@ export async function watch(
         'client (the runner): all of it shares the 2 cores.',
       "The talk's server has no JPEG mode: the JPEG row's ratio is against its raw frames, as a viewer " +
         'choosing between the two would compare them.',
-      "The talk's Python server is the reference most hurt by other work on the machine: on the " +
-        'idle machine it ran at 538 frames/s with 1.78 CPU ms/frame and 95 % of a core (2026-11-25); ' +
-        'at load average 6-7 at 111-201 frames/s, 2.2-2.5 ms/frame and ~40 % of a core, whichever ' +
-        'client read it (bench/README.md). Ratios against it drift with load: they hold for a run on an ' +
-        'otherwise idle machine; the load average is in the machine table.',
+      '"page faults/frame" counts those of the server and the decoders it reaped: each one the first ' +
+        'write to a 4 KiB page of new memory, at the CPU cost in the machine table ("page fault"). ' +
+        "The talk's Python server writes each frame into new memory about twice (a 360p frame is 169 " +
+        'pages) and the plain grpc-js server reads each frame into a new buffer, where soccer-service ' +
+        'writes frames into memory it recycles. So those two references, the Python server most, are as ' +
+        "fast as the machine's page faults: the Python server ran at 538 frames/s and 1.78 CPU ms/frame " +
+        'on 2026-11-25, 410 and 2.51 on 2026-12-06 at 10:21, 140-176 and 6.1-6.6 that afternoon on a ' +
+        'host where a page fault took 11-13 µs; other work on the machine slows it too (bench/README.md). ' +
+        'Compare runs with their machine tables.',
     );
     return {
       id: 'watch',
@@ -361,6 +378,7 @@ export async function watch(
         'MB/s',
         'CPU %',
         'CPU ms/frame',
+        'page faults/frame',
         'client ms/frame',
         '× Python',
         '× ffmpeg alone',

@@ -3,18 +3,45 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
+/** The fields of /proc/<pid>/stat after the command name, which may itself hold spaces and ')'. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
  * CPU time (user + system) of `pid` so far, in seconds; with `children`, that
  * of its children too once they have exited (an ffmpeg decoder it reaped).
  */
 export function cpuSeconds(pid: number, children = false): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may itself hold spaces and ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   // utime, stime, cutime, cstime are fields 14-17 of the whole line, 12-15 here (from 1).
   const own = Number(fields[11]) + Number(fields[12]);
   const reaped = children ? Number(fields[13]) + Number(fields[14]) : 0;
   return (own + reaped) / TICKS_PER_SECOND;
+}
+
+/** Page faults (minor and major) of `pid` so far; with `children`, its reaped children's too. */
+export function pageFaults(pid: number, children = false): number {
+  const fields = statFields(pid);
+  // minflt, cminflt, majflt, cmajflt are fields 10-13 of the whole line, 8-11 here (from 1).
+  const own = Number(fields[7]) + Number(fields[9]);
+  const reaped = children ? Number(fields[8]) + Number(fields[10]) : 0;
+  return own + reaped;
+}
+
+/**
+ * CPU µs per page fault: the first write to each 4 KiB page of 64 MiB of new
+ * memory. It varies from host to host of a VM by tens of times, and a server
+ * that writes each frame into new memory pays it for every page of the frame.
+ */
+export function pageFaultMicros(): number {
+  const bytes = 64 * 1024 * 1024;
+  const before = process.cpuUsage();
+  const fresh = Buffer.allocUnsafeSlow(bytes);
+  for (let i = 0; i < bytes; i += 4096) fresh[i] = 1;
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / (bytes / 4096);
 }
 
 /** Memory of `pid` from /proc/<pid>/status, in MB (10^6 bytes): resident now, and its peak. */

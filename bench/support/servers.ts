@@ -122,18 +122,22 @@ export function startPlainServer(
   return startReference(ctx, section, 'plain-grpc-server.js', name, env, as);
 }
 
-/** bench/reference/bare-gateway.ts: the order route on bare Fastify and grpc-js, in front of `cheese`. */
+/**
+ * A reference gateway in front of `cheese`: bench/reference/bare-gateway.ts (the
+ * order route on bare Fastify and grpc-js, the floor) or http-gateway.ts
+ * (node:http and grpc-js, nothing else).
+ */
 export function startBareGateway(
   ctx: BenchContext,
   section: string,
   cheese: Server,
-  name = 'bare Fastify + grpc-js',
+  kind: 'fastify' | 'node:http' = 'fastify',
 ): Promise<Server> {
   return startReference(
     ctx,
     section,
-    'bare-gateway.js',
-    name,
+    kind === 'fastify' ? 'bare-gateway.js' : 'http-gateway.js',
+    kind === 'fastify' ? 'bare Fastify + grpc-js' : 'node:http + grpc-js',
     { CHEESE_GRPC_URL: `127.0.0.1:${cheese.port}` },
     'gateway',
   );
