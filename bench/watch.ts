@@ -11,7 +11,7 @@ import type { BenchContext } from './support/context.js';
 import { WATCH_CLIENT_WINDOW, watchAll, type WatchRun } from './support/grpc-clients.js';
 import { VIDEO_SIZES, type TestVideo, type VideoSize } from './support/media.js';
 import { REFERENCE_DIR, TALK_DIR } from './support/paths.js';
-import { CpuWindow, pageFaults } from './support/proc-stats.js';
+import { CpuWindow } from './support/proc-stats.js';
 import { check, type Section } from './support/results.js';
 import {
   startApp,
@@ -217,9 +217,8 @@ export async function watch(
       name,
       run: async (): Promise<Sample> => {
         const frameBytes = video.width * video.height * 3;
-        // The server's CPU and its reaped children's: an ffmpeg decoder is part of its work.
+        // The server's CPU and faults, its reaped children's too: an ffmpeg decoder is part of its work.
         const cpu = new CpuWindow([s.pid], true);
-        const faults = pageFaults(s.pid, true);
         const client = process.cpuUsage();
         const result = await watchAll(`127.0.0.1:${s.port}`, video.id, frameBytes, options);
         if (result.frames !== frames) {
@@ -230,7 +229,7 @@ export async function watch(
           cpu: cpu.percent()[0],
           cpuMsPerFrame: (cpu.used()[0] * 1000) / result.frames,
           clientMsPerFrame: msPerFrame(process.cpuUsage(client), result.frames),
-          faultsPerFrame: (pageFaults(s.pid, true) - faults) / result.frames,
+          faultsPerFrame: cpu.faults()[0] / result.frames,
         };
       },
     });
@@ -362,7 +361,7 @@ export async function watch(
         'writes frames into memory it recycles. So those two references, the Python server most, are as ' +
         "fast as the machine's page faults: the Python server ran at 538 frames/s and 1.78 CPU ms/frame " +
         'on 2026-11-25, 410 and 2.51 on 2026-12-06 at 10:21, 140-176 and 6.1-6.6 that afternoon on a ' +
-        'host where a page fault took 11-13 µs; other work on the machine slows it too (bench/README.md). ' +
+        'host where a page fault took 11-19 µs; other work on the machine slows it too (bench/README.md). ' +
         'Compare runs with their machine tables.',
     );
     return {

@@ -3,31 +3,29 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/** The fields of /proc/<pid>/stat after the command name, which may itself hold spaces and ')'. */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+/** A process's CPU time (seconds) and page faults (minor and major) so far. */
+interface ProcCounters {
+  cpuSeconds: number;
+  pageFaults: number;
 }
 
 /**
- * CPU time (user + system) of `pid` so far, in seconds; with `children`, that
- * of its children too once they have exited (an ffmpeg decoder it reaped).
+ * From /proc/<pid>/stat; with `children`, those of its children too once they
+ * have exited (an ffmpeg decoder it reaped).
  */
-export function cpuSeconds(pid: number, children = false): number {
-  const fields = statFields(pid);
-  // utime, stime, cutime, cstime are fields 14-17 of the whole line, 12-15 here (from 1).
-  const own = Number(fields[11]) + Number(fields[12]);
-  const reaped = children ? Number(fields[13]) + Number(fields[14]) : 0;
-  return (own + reaped) / TICKS_PER_SECOND;
-}
-
-/** Page faults (minor and major) of `pid` so far; with `children`, its reaped children's too. */
-export function pageFaults(pid: number, children = false): number {
-  const fields = statFields(pid);
-  // minflt, cminflt, majflt, cmajflt are fields 10-13 of the whole line, 8-11 here (from 1).
-  const own = Number(fields[7]) + Number(fields[9]);
-  const reaped = children ? Number(fields[8]) + Number(fields[10]) : 0;
-  return own + reaped;
+function procCounters(pid: number, children: boolean): ProcCounters {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces and ')'.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  // Field N of the whole line is f[N - 3]: minflt 10, cminflt 11, majflt 12, cmajflt 13,
+  // utime 14, stime 15, cutime 16, cstime 17.
+  return {
+    cpuSeconds: (f[11] + f[12] + (children ? f[13] + f[14] : 0)) / TICKS_PER_SECOND,
+    pageFaults: f[7] + f[9] + (children ? f[8] + f[10] : 0),
+  };
 }
 
 /**
@@ -53,28 +51,40 @@ export function memory(pid: number): { rssMB: number; hwmMB: number } {
   return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
 }
 
-/** CPU use of some processes over a window: start() ... stop() gives % of one core each. */
+/**
+ * CPU use and page faults of some processes over a window: used(), percent()
+ * and faults() give each process's since the window opened.
+ */
 export class CpuWindow {
-  private readonly start: number[];
+  private readonly start: ProcCounters[];
   private readonly started = performance.now();
 
-  /** `children`: count the CPU of the processes' children that exited within the window. */
+  /** `children`: count the processes' children that exited within the window too. */
   constructor(
     private readonly pids: readonly number[],
     private readonly children = false,
   ) {
-    this.start = pids.map((pid) => cpuSeconds(pid, children));
+    this.start = this.now();
+  }
+
+  private now(): ProcCounters[] {
+    return this.pids.map((pid) => procCounters(pid, this.children));
   }
 
   /** CPU seconds each process used since the window opened. */
   used(): number[] {
-    return this.pids.map((pid, i) => cpuSeconds(pid, this.children) - this.start[i]);
+    return this.now().map((c, i) => c.cpuSeconds - this.start[i].cpuSeconds);
   }
 
   /** % of one core each process used since the window opened (200% = both cores of 2). */
   percent(): number[] {
     const seconds = (performance.now() - this.started) / 1000;
     return this.used().map((used) => (used / seconds) * 100);
+  }
+
+  /** Page faults of each process since the window opened: first touches of new memory. */
+  faults(): number[] {
+    return this.now().map((c, i) => c.pageFaults - this.start[i].pageFaults);
   }
 }
 
